@@ -1,0 +1,48 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Bert;
+
+/// <summary>
+/// Self-attention followed by its output projection, dropout, residual and LayerNorm (post-norm).
+/// HF names: <c>attention.self.*</c>, <c>attention.output.dense</c>, <c>attention.output.LayerNorm</c>.
+/// </summary>
+public sealed class BertAttention : nn.Module
+{
+    readonly BertSelfAttention self;
+    readonly BertResidualOutput output;
+
+    /// <summary>Creates the block for <paramref name="config"/>.</summary>
+    public BertAttention(BertConfig config) : base("attention")
+    {
+        self = new BertSelfAttention(config);
+        output = new BertResidualOutput(config.HiddenSize, config.HiddenSize, config);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask) => output.forward(self.forward(hidden, mask), hidden);
+}
+
+/// <summary>
+/// <c>LayerNorm(dropout(dense(x)) + residual)</c>: the output sub-layer shared by the attention block
+/// (<c>attention.output</c>) and the feed-forward block (<c>output</c>).
+/// </summary>
+public sealed class BertResidualOutput : nn.Module
+{
+    readonly Linear dense;
+    readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+
+    /// <summary>Creates a dense projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
+    public BertResidualOutput(int inFeatures, int outFeatures, BertConfig config) : base("output")
+    {
+        dense = nn.Linear(inFeatures, outFeatures);
+        LayerNorm = nn.LayerNorm(outFeatures, config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, in) and residual (B, T, out) to (B, T, out).</summary>
+    public Tensor forward(Tensor x, Tensor residual) => LayerNorm.forward(dropout.forward(dense.forward(x)) + residual);
+}

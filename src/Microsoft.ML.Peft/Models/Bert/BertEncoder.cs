@@ -1,0 +1,51 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Bert;
+
+/// <summary>The stack of transformer blocks. HF names: <c>encoder.layer.{i}.*</c>.</summary>
+public sealed class BertEncoder : nn.Module
+{
+    readonly ModuleList<BertLayer> layer;
+
+    /// <summary>Creates <c>num_hidden_layers</c> blocks.</summary>
+    public BertEncoder(BertConfig config) : base("encoder")
+    {
+        layer = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
+        RegisterComponents();
+    }
+
+    /// <summary>The blocks, in order.</summary>
+    public IList<BertLayer> Layers => layer;
+
+    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask)
+    {
+        // Without autograd, each block's intermediates can go as soon as the block is done:
+        // a dispose scope per block keeps inference memory at one block's worth.
+        bool freeEachBlock = !is_grad_enabled();
+        foreach (var block in layer)
+        {
+            if (!freeEachBlock) { hidden = block.forward(hidden, mask); continue; }
+            using var scope = NewDisposeScope();
+            hidden = block.forward(hidden, mask).MoveToOuterDisposeScope();
+        }
+        return hidden;
+    }
+}
+
+/// <summary>Dense + tanh on the first token's state. HF name: <c>pooler.dense</c>.</summary>
+public sealed class BertPooler : nn.Module
+{
+    readonly Linear dense;
+
+    /// <summary>Creates the pooler for <paramref name="config"/>.</summary>
+    public BertPooler(BertConfig config) : base("pooler")
+    {
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) to (B, hidden).</summary>
+    public Tensor forward(Tensor hidden) => dense.forward(hidden.select(1, 0)).tanh();
+}

@@ -1,0 +1,49 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Bert;
+
+/// <summary>
+/// One transformer block: attention, then the feed-forward network.
+/// HF names: <c>encoder.layer.{i}.attention.*</c>, <c>.intermediate.dense</c>, <c>.output.dense</c>, <c>.output.LayerNorm</c>.
+/// </summary>
+public sealed class BertLayer : nn.Module
+{
+    readonly BertAttention attention;
+    readonly BertIntermediate intermediate;
+    readonly BertResidualOutput output;
+
+    /// <summary>Creates the block for <paramref name="config"/>.</summary>
+    public BertLayer(BertConfig config) : base("layer")
+    {
+        attention = new BertAttention(config);
+        intermediate = new BertIntermediate(config);
+        output = new BertResidualOutput(config.IntermediateSize, config.HiddenSize, config);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask)
+    {
+        var attended = attention.forward(hidden, mask);
+        return output.forward(intermediate.forward(attended), attended);
+    }
+}
+
+/// <summary>The feed-forward expansion and activation. HF name: <c>intermediate.dense</c>.</summary>
+public sealed class BertIntermediate : nn.Module
+{
+    readonly Linear dense;
+    readonly string activation;
+
+    /// <summary>Creates the expansion for <paramref name="config"/>.</summary>
+    public BertIntermediate(BertConfig config) : base("intermediate")
+    {
+        dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        activation = config.HiddenAct;
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) to (B, T, intermediate).</summary>
+    public Tensor forward(Tensor hidden) => Activations.Apply(activation, dense.forward(hidden));
+}

@@ -1,0 +1,58 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Bert;
+
+/// <summary>What the encoder returns.</summary>
+/// <param name="LastHiddenState">(B, T, hidden) contextual token states.</param>
+/// <param name="PoolerOutput">(B, hidden) tanh-projected first token, or null when the model has no pooler.</param>
+public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput);
+
+/// <summary>
+/// A BERT-family encoder (BERT, RoBERTa) whose state-dict keys equal Hugging Face's
+/// <c>BertModel</c>/<c>RobertaModel</c>: <c>embeddings.*</c>, <c>encoder.layer.{i}.*</c>, <c>pooler.dense.*</c>.
+/// </summary>
+public sealed class BertModel : nn.Module
+{
+    readonly BertEmbeddings embeddings;
+    readonly BertEncoder encoder;
+    readonly BertPooler? pooler;
+
+    /// <summary>Creates a randomly initialised encoder (Hugging Face's initialisation) for <paramref name="config"/>.</summary>
+    /// <param name="config">The architecture.</param>
+    /// <param name="addPoolingLayer">Whether to create <c>pooler.dense</c> (HF omits it in RoBERTa classifiers).</param>
+    public BertModel(BertConfig config, bool addPoolingLayer = true) : base("bert")
+    {
+        config.Validate();
+        Config = config;
+        embeddings = new BertEmbeddings(config);
+        encoder = new BertEncoder(config);
+        if (addPoolingLayer) pooler = new BertPooler(config);
+        RegisterComponents();
+        BertInitialization.Apply(this, config.InitializerRange);
+    }
+
+    /// <summary>The architecture.</summary>
+    public BertConfig Config { get; }
+
+    /// <summary>The embedding layer.</summary>
+    public BertEmbeddings Embeddings => embeddings;
+
+    /// <summary>The transformer blocks.</summary>
+    public BertEncoder Encoder => encoder;
+
+    /// <summary>Encodes a batch.</summary>
+    /// <param name="inputIds">(B, T) int64 token ids.</param>
+    /// <param name="attentionMask">(B, T) 1 for real tokens, 0 for padding; all ones when null.</param>
+    /// <param name="tokenTypeIds">(B, T) segment ids; zeros when null.</param>
+    public BertOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        var hidden = embeddings.forward(inputIds, tokenTypeIds);
+        using var mask = attentionMask is null ? null : KeyMask(attentionMask);
+        hidden = encoder.forward(hidden, mask);
+        return new BertOutput(hidden, pooler?.forward(hidden));
+    }
+
+    /// <summary>(B, T) 0/1 mask to the (B, 1, 1, T) boolean key mask that attention broadcasts over heads and queries.</summary>
+    internal static Tensor KeyMask(Tensor attentionMask) =>
+        attentionMask.to(ScalarType.Bool).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
+}

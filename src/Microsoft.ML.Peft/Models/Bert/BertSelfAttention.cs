@@ -1,0 +1,44 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Bert;
+
+/// <summary>
+/// Multi-head self-attention projections and scaled dot-product attention.
+/// HF names: <c>attention.self.query</c>, <c>.key</c>, <c>.value</c>.
+/// </summary>
+public sealed class BertSelfAttention : nn.Module
+{
+    readonly Linear query, key, value;
+    readonly int heads, headDim;
+    readonly double dropoutProbability;
+
+    /// <summary>Creates the projections for <paramref name="config"/>.</summary>
+    public BertSelfAttention(BertConfig config) : base("self")
+    {
+        heads = config.NumAttentionHeads;
+        headDim = config.HeadDim;
+        dropoutProbability = config.AttentionProbsDropoutProb;
+        query = nn.Linear(config.HiddenSize, config.HiddenSize);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        RegisterComponents();
+    }
+
+    /// <summary>Attends over the sequence; returns the context (B, T, hidden) before the output projection.</summary>
+    /// <param name="hidden">(B, T, hidden) input states.</param>
+    /// <param name="mask">(B, 1, 1 or T, T) boolean mask, true where a key may be attended to; null attends everywhere.</param>
+    public Tensor forward(Tensor hidden, Tensor? mask)
+    {
+        long batch = hidden.shape[0], length = hidden.shape[1];
+        var q = SplitHeads(query.forward(hidden), batch, length);   // (B, heads, T, head_dim)
+        var k = SplitHeads(key.forward(hidden), batch, length);
+        var v = SplitHeads(value.forward(hidden), batch, length);
+        // The fused kernel scales by 1/sqrt(head_dim) and applies the boolean mask; its dropout is
+        // the attention-probability dropout of the paper, active only in training.
+        var context = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0, false);
+        return context.transpose(1, 2).reshape(batch, length, heads * headDim);  // (B, T, hidden)
+    }
+
+    Tensor SplitHeads(Tensor x, long batch, long length) => x.view(batch, length, heads, headDim).transpose(1, 2);
+}
