@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace Microsoft.ML.Peft.Tokenization;
@@ -10,6 +11,8 @@ namespace Microsoft.ML.Peft.Tokenization;
 /// </summary>
 public sealed class BertWordPieceTokenizer : TransformerTokenizer
 {
+    private static readonly Regex BasicSplit = new(BertTextNormalizer.PreTokenizerPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
     private readonly BertTokenizer _tokenizer;
 
     private BertWordPieceTokenizer(BertTokenizer tokenizer, SpecialTokenIds specialTokens, int vocabularySize)
@@ -63,12 +66,18 @@ public sealed class BertWordPieceTokenizer : TransformerTokenizer
             Unk: Require(options.UnkToken, "unknown (UNK)"),
             Mask: ids.TryGetValue(options.MaskToken, out int mask) ? mask : null);
 
+        // Basic tokenization is ours (see BertTextNormalizer); the package's WordPiece does the sub-word split.
+        string[] specialStrings = [options.ClsToken, options.SepToken, options.PadToken, options.UnkToken, options.MaskToken];
+        var inText = specialStrings.Distinct().Where(ids.ContainsKey).ToDictionary(t => t, t => ids[t], StringComparer.Ordinal);
+        bool stripAccents = options.StripAccents ?? options.LowerCase;
         var bertOptions = new BertOptions
         {
+            ApplyBasicTokenization = false,
             LowerCaseBeforeTokenization = options.LowerCase,
-            RemoveNonSpacingMarks = options.StripAccents ?? options.LowerCase,
+            RemoveNonSpacingMarks = stripAccents,
             IndividuallyTokenizeCjk = options.TokenizeChineseChars,
-            ApplyBasicTokenization = true,
+            Normalizer = new BertTextNormalizer(options.LowerCase, stripAccents, options.TokenizeChineseChars, inText.Keys),
+            PreTokenizer = new RegexPreTokenizer(BasicSplit, inText),
             SplitOnSpecialTokens = true,
             ClassificationToken = options.ClsToken,
             SeparatorToken = options.SepToken,

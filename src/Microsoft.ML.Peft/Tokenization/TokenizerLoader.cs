@@ -89,9 +89,19 @@ public static class TokenizerLoader
         }
     }
 
+    // vocab.json may escape "<" and ">" (\u003C), so look at the parsed keys, not the raw text.
     private static bool HasRobertaTokens(string vocabPath)
     {
-        string text = File.ReadAllText(vocabPath);
-        return text.Contains("\"<s>\"", StringComparison.Ordinal) && text.Contains("\"</s>\"", StringComparison.Ordinal);
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(vocabPath));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("<s>", out _)
+                && document.RootElement.TryGetProperty("</s>", out _);
+        }
+        catch (JsonException)
+        {
+            return false; // FromFiles reports the malformed file with its name.
+        }
     }
 }
