@@ -11,6 +11,11 @@ namespace Microsoft.ML.Peft.Tokenization;
 /// </summary>
 public sealed class BertWordPieceTokenizer : TransformerTokenizer
 {
+    // The package insists on a mask token in the vocabulary, but some models (e.g. fine-tuned classifiers) ship
+    // none. It then gets this extra line, past VocabularySize; the NUL it starts with is removed from every
+    // input by BertTextNormalizer, so the placeholder can never be produced.
+    private const string NoMaskPlaceholder = "\0[no-mask]";
+
     private static readonly Regex BasicSplit = new(BertTextNormalizer.PreTokenizerPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
     private readonly BertTokenizer _tokenizer;
@@ -83,13 +88,14 @@ public sealed class BertWordPieceTokenizer : TransformerTokenizer
             SeparatorToken = options.SepToken,
             PaddingToken = options.PadToken,
             UnknownToken = options.UnkToken,
-            MaskingToken = options.MaskToken,
+            MaskingToken = specialTokens.Mask is null ? NoMaskPlaceholder : options.MaskToken,
         };
 
         BertTokenizer tokenizer;
         try
         {
-            tokenizer = BertTokenizer.Create(vocabPath, bertOptions);
+            using Stream vocabStream = specialTokens.Mask is null ? WithPlaceholderMask(lines) : File.OpenRead(vocabPath);
+            tokenizer = BertTokenizer.Create(vocabStream, bertOptions);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
@@ -98,6 +104,9 @@ public sealed class BertWordPieceTokenizer : TransformerTokenizer
 
         return new BertWordPieceTokenizer(tokenizer, specialTokens, lines.Length);
     }
+
+    private static MemoryStream WithPlaceholderMask(string[] lines) =>
+        new(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines.Append(NoMaskPlaceholder)) + "\n"));
 
     /// <inheritdoc />
     protected override IReadOnlyList<int> EncodeText(string text) =>

@@ -17,6 +17,16 @@ public sealed class Gpt2ByteLevelBpeTests : IClassFixture<Gpt2Fixture>
     }
 
     [Fact]
+    public void EncodesRunsOfSpacesOneByteTokenEachLikeGpt2()
+    {
+        // Ids from the gpt-3-encoder npm package (OpenAI's GPT-2 encoder). GPT-2 has no multi-space tokens;
+        // the package's CodeGen tokenizer would emit CodeGen-only ids (50257+) here, which is why it is not used.
+        Assert.Equal([64, 220, 220, 220, 220, 220, 275], _tokenizer.EncodeToIds("a      b"));
+        Assert.Equal([4299, 277, 33529, 198, 220, 220, 220, 220, 220, 220, 220, 1441, 352, 628], _tokenizer.EncodeToIds("def f():\n        return 1\n\n"));
+        Assert.All(_tokenizer.EncodeToIds("x\t\t  y   \n\n z"), id => Assert.True(id < _tokenizer.VocabularySize));
+    }
+
+    [Fact]
     public void MapsEndOfTextWrittenInTheTextToItsId()
     {
         Assert.Equal([Gpt2Fixture.EndOfText], _tokenizer.EncodeToIds("<|endoftext|>"));
