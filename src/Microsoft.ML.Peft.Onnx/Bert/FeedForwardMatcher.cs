@@ -23,6 +23,11 @@ internal static class FeedForwardMatcher
         if (intermediates.Count != 1)
             throw Fail($"expected one FFN-in MatMul after the attention LayerNorm, found {intermediates.Count}");
         var intermediate = intermediates[0];
+        // ORT's fused BiasGelu(x, bias) carries the FFN-in bias itself instead of a separate Add.
+        if (intermediate.BiasSource == null
+            && graph.Consumers(intermediate.Output).FirstOrDefault(n => n.OpType == "BiasGelu") is { } biasGelu
+            && graph.Constant(biasGelu.Input[1]) is { } geluBias && OnnxTensors.Floats(geluBias) is var b && b.Length == intermediate.OutFeatures)
+            intermediate = intermediate with { BiasSource = geluBias.Name, Bias = b };
 
         var passed = new HashSet<string>();
         LinearPart? output = null;
