@@ -71,12 +71,12 @@ public sealed class PretrainedModel
         return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." });
     }
 
-    T LoadWeights<T>(T model, Device? device, ScalarType? dtype, IReadOnlyCollection<string>? mayBeMissing = null) where T : nn.Module
+    T LoadWeights<T>(T model, Device? device, ScalarType? dtype, IReadOnlyList<string>? mayBeMissing = null) where T : nn.Module
     {
         try
         {
             using var checkpoint = SafeTensorsCheckpoint.Open(Directory);
-            StateDictLoader.Load(model, checkpoint, new StateDictLoadOptions { AllowedMissingPrefixes = mayBeMissing ?? Array.Empty<string>() });
+            StateDictLoader.Load(model, checkpoint, new StateDictLoadOptions { AllowMissing = mayBeMissing ?? Array.Empty<string>() });
             if (dtype is ScalarType type) model.to(type);
             if (device is not null) model.to(device);
             model.eval();
