@@ -139,12 +139,17 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>Throws unless <paramref name="entry"/> can be loaded into <paramref name="destination"/>.</summary>
     internal static void CheckCompatible(string path, SafeTensorsEntry entry, Tensor destination)
     {
+        if (Incompatibility(entry, destination) is string problem) throw CheckpointException.ForKey(path, entry.Name, problem);
+    }
+
+    /// <summary>Why <paramref name="entry"/> cannot be loaded into <paramref name="destination"/>, or null when it can.</summary>
+    internal static string? Incompatibility(SafeTensorsEntry entry, Tensor destination)
+    {
         if (!entry.Shape.SequenceEqual(destination.shape))
-            throw CheckpointException.ForKey(path, entry.Name,
-                $"shape mismatch: expected {SafeTensorsEntry.FormatShape(destination.shape)}, found {entry.ShapeText}");
+            return $"shape mismatch: expected {SafeTensorsEntry.FormatShape(destination.shape)}, found {entry.ShapeText}";
         if (destination.dtype != entry.DType && !(SafeTensorsDType.IsFloatingPoint(entry.DType) && SafeTensorsDType.IsFloatingPoint(destination.dtype)))
-            throw CheckpointException.ForKey(path, entry.Name,
-                $"dtype mismatch: expected {SafeTensorsDType.DisplayName(destination.dtype)}, found {entry.DTypeName}; only floating-point types convert into each other");
+            return $"dtype mismatch: expected {SafeTensorsDType.DisplayName(destination.dtype)}, found {entry.DTypeName}; only floating-point types convert into each other";
+        return null;
     }
 
     /// <summary>Fills a contiguous CPU tensor of the entry's dtype and size with the entry's bytes, in slices.</summary>
