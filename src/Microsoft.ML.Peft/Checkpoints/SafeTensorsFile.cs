@@ -12,7 +12,7 @@ namespace Microsoft.ML.Peft.Checkpoints;
 public sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>Tensors are read in slices of this many bytes, because a <see cref="Span{T}"/> cannot span more than 2 GiB.</summary>
-    const long ReadSliceBytes = 1L << 28;
+    const long DefaultReadSliceBytes = 1L << 28;
 
     readonly FileStream _stream;
     readonly Dictionary<string, SafeTensorsEntry> _byName;
@@ -25,6 +25,9 @@ public sealed class SafeTensorsFile : IDisposable
         _byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         Metadata = metadata;
     }
+
+    /// <summary>Slice size for large tensors; tests lower it to exercise the sliced path on small tensors.</summary>
+    internal long ReadSliceBytes { get; set; } = DefaultReadSliceBytes;
 
     /// <summary>The file this was opened from.</summary>
     public string FilePath { get; }
@@ -164,7 +167,7 @@ public sealed class SafeTensorsFile : IDisposable
         using var scope = NewDisposeScope();
         using var flat = destination.view(-1);
         long elementSize = entry.ByteLength / entry.ElementCount;
-        long sliceElements = ReadSliceBytes / elementSize;
+        long sliceElements = Math.Max(1, ReadSliceBytes / elementSize);
         for (long start = 0; start < entry.ElementCount; start += sliceElements)
         {
             using var slice = flat.narrow(0, start, Math.Min(sliceElements, entry.ElementCount - start));

@@ -98,4 +98,18 @@ public class SafeTensorsRoundTripTests
         file.ReadInto("t", transposed);
         TensorAssert.BitEqual(source, transposed.contiguous());
     }
+
+    [Fact]
+    public void LargeTensorsAreReadInSlicesIncludingAShortLastOne()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new TempFolder();
+        string path = folder.File("sliced.safetensors");
+        var source = new Dictionary<string, Tensor> { ["a"] = randn(3), ["big"] = randn(37, 11).to(ScalarType.Float64), ["z"] = randn(2) };
+        SafeTensorsWriter.Write(path, source);
+
+        using var file = SafeTensorsFile.Open(path);
+        file.ReadSliceBytes = 100; // 12 doubles a slice: 407 elements make 33 full slices and a short one
+        foreach (var (name, expected) in source) TensorAssert.BitEqual(expected, file.ReadTensor(name), name);
+    }
 }

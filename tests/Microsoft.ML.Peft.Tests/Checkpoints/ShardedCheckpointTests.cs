@@ -122,4 +122,24 @@ public class ShardedCheckpointTests
         Assert.ThrowsAny<Exception>(() => SafeTensorsCheckpoint.Save(folder.Path, tensors, maxShardBytes: 1000));
         Assert.Empty(folder.FileNames());
     }
+
+    [Fact]
+    public void FolderWithoutACheckpointIsNamed()
+    {
+        using var folder = new TempFolder();
+        var e = Assert.Throws<CheckpointException>(() => SafeTensorsCheckpoint.Open(folder.Path).Dispose());
+        TensorAssert.MessageNames(e, folder.Path, SafeTensorsCheckpoint.SingleFileName, SafeTensorsIndex.FileName);
+    }
+
+    [Fact]
+    public void OpensASingleFileOrAnIndexDirectly()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new TempFolder();
+        SafeTensorsCheckpoint.Save(folder.Path, Tensors(), maxShardBytes: 1000);
+        using (var viaIndex = SafeTensorsCheckpoint.Open(folder.File(SafeTensorsIndex.FileName)))
+            Assert.Equal(7, viaIndex.Keys.Count);
+        using var viaShard = SafeTensorsCheckpoint.Open(folder.File("model-00004-of-00004.safetensors"));
+        Assert.Equal(new[] { "position_ids" }, viaShard.Keys);
+    }
 }
