@@ -9,6 +9,10 @@ namespace Microsoft.ML.Peft.Checkpoints;
 /// An open <c>.safetensors</c> file: its validated header, and tensors read one at a time straight from
 /// the file into tensor memory. Only the header is held in memory; tensor bytes are read on request.
 /// </summary>
+/// <remarks>
+/// Reads are positional (no shared file position), so several threads may read different tensors at once.
+/// Gaps between tensors and bytes after the last one are tolerated; overlapping tensors are not.
+/// </remarks>
 public sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>Tensors are read in slices of this many bytes, because a <see cref="Span{T}"/> cannot span more than 2 GiB.</summary>
