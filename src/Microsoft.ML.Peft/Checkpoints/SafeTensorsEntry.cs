@@ -10,11 +10,14 @@ public sealed class SafeTensorsEntry
         Name = name;
         DTypeName = dtypeName;
         DType = type;
-        Shape = shape;
+        _shape = shape;
+        Shape = Array.AsReadOnly(shape);
         DataBegin = dataBegin;
         DataEnd = dataEnd;
         FileOffset = dataStart + dataBegin;
     }
+
+    readonly long[] _shape;
 
     /// <summary>The tensor name, e.g. <c>encoder.layer.0.attention.self.query.weight</c>.</summary>
     public string Name { get; }
@@ -44,7 +47,7 @@ public sealed class SafeTensorsEntry
     public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
 
     /// <summary>The shape as an array, for tensor factories.</summary>
-    internal long[] ShapeArray => (long[])Shape;
+    internal long[] ShapeArray => _shape;
 
     /// <summary>The shape written the way PyTorch prints it, e.g. <c>[768, 3072]</c>.</summary>
     public string ShapeText => FormatShape(Shape);
