@@ -35,4 +35,15 @@ public static class SafeTensorsDType
         foreach (var row in Table) if (row.Name == name) return row.Size;
         throw new NotSupportedException($"Unsupported safetensors dtype '{name}'.");
     }
+
+    /// <summary>Whether values of <paramref name="type"/> are floating point, and so convert into each other on load.</summary>
+    internal static bool IsFloatingPoint(torch.ScalarType type)
+        => type is torch.ScalarType.Float64 or torch.ScalarType.Float32 or torch.ScalarType.Float16 or torch.ScalarType.BFloat16;
+
+    /// <summary>The safetensors name of <paramref name="type"/> for messages, or the TorchSharp name when it has none.</summary>
+    internal static string DisplayName(torch.ScalarType type)
+    {
+        foreach (var row in Table) if (row.Type == type) return row.Name;
+        return type.ToString();
+    }
 }
