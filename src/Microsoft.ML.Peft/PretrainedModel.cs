@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
 using Microsoft.ML.Peft.Models.Bert;
 using Microsoft.ML.Peft.Tokenization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft;
