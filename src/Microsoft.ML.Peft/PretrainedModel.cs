@@ -56,7 +56,7 @@ public sealed class PretrainedModel
     public BertModel LoadEncoder(Device? device = null, ScalarType? dtype = null)
     {
         var model = new BertModel(Config, addPoolingLayer: HasPooler());
-        return LoadWeights(model, device, dtype);
+        return LoadWeights(model, device, dtype, ignoreUnexpected: new[] { "cls.", "classifier." });
     }
 
     /// <summary>
@@ -69,15 +69,21 @@ public sealed class PretrainedModel
         nn.Module model = Config.IsRoberta
             ? new RobertaForSequenceClassification(Config, numLabels)
             : new BertForSequenceClassification(Config, numLabels);
-        return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." });
+        // Pre-training heads (cls.*) have no use here; RoBERTa classifiers have no pooler, as in HF.
+        return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." }, ignoreUnexpected: new[] { "cls.", "pooler." });
     }
 
-    T LoadWeights<T>(T model, Device? device, ScalarType? dtype, IReadOnlyList<string>? mayBeMissing = null) where T : nn.Module
+    T LoadWeights<T>(T model, Device? device, ScalarType? dtype,
+                     IReadOnlyList<string>? mayBeMissing = null, IReadOnlyList<string>? ignoreUnexpected = null) where T : nn.Module
     {
         try
         {
             using var checkpoint = SafeTensorsCheckpoint.Open(Directory);
-            StateDictLoader.Load(model, checkpoint, new StateDictLoadOptions { AllowMissing = mayBeMissing ?? Array.Empty<string>() });
+            StateDictLoader.Load(model, checkpoint, new StateDictLoadOptions
+            {
+                AllowMissing = mayBeMissing ?? Array.Empty<string>(),
+                IgnoreUnexpected = ignoreUnexpected ?? Array.Empty<string>(),
+            });
             if (dtype is ScalarType type) model.to(type);
             if (device is not null) model.to(device);
             model.eval();

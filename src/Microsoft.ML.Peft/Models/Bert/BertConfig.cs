@@ -54,6 +54,13 @@ public sealed class BertConfig
     /// <summary>Width of one attention head.</summary>
     [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
+    /// <summary>Serializes to Hugging Face's <c>config.json</c> form (null fields omitted).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    });
+
     /// <summary>Checks the values a forward pass relies on; throws naming the bad field.</summary>
     public void Validate()
     {
