@@ -16,7 +16,7 @@ public class DebianLoaderPatchTests
     [Fact]
     public void Patch_marks_only_the_glibcxx_3_4_32_need_weak_and_is_idempotent()
     {
-        string original = Path.Combine(RepoPaths.NuGetPackages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", GlibcxxVersionPatch.LibraryName);
+        string original = Path.Combine(Tokenization.NuGetPackages.Root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", GlibcxxVersionPatch.LibraryName);
         Assert.True(File.Exists(original), $"TorchSharp's native library not found at {original}");
         string copy = Path.Combine(Path.GetTempPath(), $"peft-patch-{Guid.NewGuid():N}.so");
         File.Copy(original, copy);

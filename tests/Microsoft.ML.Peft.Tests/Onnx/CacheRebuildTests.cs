@@ -18,7 +18,7 @@ public class CacheRebuildTests : IClassFixture<MiniLmFixture>
         using (var f = new FileStream(WeightsPath, FileMode.Open)) f.SetLength(size / 2);
         MiniLmL6V2.EnsureDownloaded(_fx.CacheRoot);
         Assert.Equal(size, new FileInfo(WeightsPath).Length);
-        Assert.Equal(103, new SafeTensorsFile(WeightsPath).Names.Count);
+        using (var weights = new ImportedWeights(WeightsPath)) Assert.Equal(103, weights.Names.Count);
     }
 
     [Fact]

@@ -12,17 +12,18 @@ public sealed class MiniLmFixture : IDisposable
         var watch = Stopwatch.StartNew();
         Folder = MiniLmL6V2.EnsureDownloaded(CacheRoot);
         ConversionSeconds = watch.Elapsed.TotalSeconds;
-        Weights = new SafeTensorsFile(Path.Combine(Folder, "model.safetensors"));
+        Weights = new ImportedWeights(Path.Combine(Folder, "model.safetensors"));
     }
 
     public string CacheRoot { get; }
     public string Folder { get; }
     public double ConversionSeconds { get; }
-    public SafeTensorsFile Weights { get; }
+    public ImportedWeights Weights { get; }
     public string OnnxPath => Path.Combine(Folder, "onnx", "model.onnx");
 
     public void Dispose()
     {
+        Weights.Dispose();
         try { Directory.Delete(CacheRoot, recursive: true); } catch (IOException) { }
     }
 }
