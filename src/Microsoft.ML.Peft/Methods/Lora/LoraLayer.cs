@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.Peft.Core;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -85,8 +86,30 @@ internal sealed class LoraLayer
         if (Active == adapter) Active = null;
     }
 
+    /// <summary>
+    /// Moves the factors to the base weight's dtype and device when they differ. TorchSharp's <c>Linear</c> converts
+    /// only its own weight and bias in <c>to()</c>, not its children, so <c>model.to(...)</c> leaves the factors
+    /// behind; every use of them calls this first.
+    /// </summary>
+    public void FollowBase()
+    {
+        var w = Base.weight!;
+        foreach (var adapter in scalings.Keys)
+            foreach (var factor in new[] { loraA[adapter], loraB[adapter] })
+            {
+                // to() replaces (and disposes) the old parameter, so read the weight afresh after each.
+                if (factor.weight!.dtype != w.dtype) factor.to(w.dtype);
+                var p = factor.weight!;
+                if (p.device_type != w.device_type || p.device_index != w.device_index) factor.to(w.device);
+            }
+    }
+
     /// <summary><c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W.</summary>
-    public Tensor Delta(string adapter) => loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+    public Tensor Delta(string adapter)
+    {
+        FollowBase();
+        return loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+    }
 
     /// <summary>Whether W + delta would be finite everywhere (the safe-merge check, made before anything is written).</summary>
     public bool MergeIsFinite(string adapter)
@@ -129,6 +152,7 @@ internal sealed class LoraLayer
     {
         // Merged adapters are already inside W; a disabled model is the base model.
         if (Disabled || Active is not string adapter || !scalings.ContainsKey(adapter) || merged.Contains(adapter)) return output;
+        FollowBase();
         using var scope = NewDisposeScope();
         var x = dropouts[adapter].call(input);               // (B, T, in)
         var update = loraB[adapter].call(loraA[adapter].call(x)); // (B, T, r) then (B, T, out)

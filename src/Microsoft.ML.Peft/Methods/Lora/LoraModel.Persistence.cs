@@ -98,6 +98,7 @@ public sealed partial class LoraModel
     internal IReadOnlyList<(string ModelKey, string FileKey, Parameter Parameter)> AdapterParameterNames(string adapter)
     {
         var options = adapters[adapter];
+        foreach (var layer in layers.Values) layer.FollowBase();
         var result = new List<(string, string, Parameter)>();
         foreach (var layer in layers.Values.Where(l => l.Has(adapter)))
         {

@@ -113,10 +113,19 @@ public sealed partial class LoraModel
     }
 
     /// <summary>Trainable and total parameter counts (adapters included), printed like PEFT's <c>print_trainable_parameters</c>.</summary>
-    public TrainableParameterCount TrainableParameters() => TrainableParameterCount.Of(Model);
+    public TrainableParameterCount TrainableParameters()
+    {
+        foreach (var layer in layers.Values) layer.FollowBase();
+        return TrainableParameterCount.Of(Model);
+    }
 
     /// <summary>The parameters to give the optimizer: the active adapter's factors, modules to save, and trained biases.</summary>
-    public IReadOnlyList<Parameter> TrainableParameterList() => ParameterFreezing.TrainableParameters(Model);
+    /// <remarks>Call it after moving the model (<c>model.to(...)</c>): the factors follow their layer on first use.</remarks>
+    public IReadOnlyList<Parameter> TrainableParameterList()
+    {
+        foreach (var layer in layers.Values) layer.FollowBase();
+        return ParameterFreezing.TrainableParameters(Model);
+    }
 
     /// <summary>Freezes by structure: only the active adapter, its modules to save and its biases keep <c>requires_grad</c>.</summary>
     void ApplyFreezing()

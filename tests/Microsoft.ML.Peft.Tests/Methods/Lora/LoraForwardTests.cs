@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.Peft.Core;
 using Microsoft.ML.Peft.Methods.Lora;
 using static Microsoft.ML.Peft.Tests.Methods.Lora.LoraTestModels;
@@ -114,5 +115,17 @@ public class LoraForwardTests
         }
         Assert.True(BitEqual(adapted, Logits(model)) || RelativeError(adapted, Logits(model)) < 1e-6);
         Assert.Equal(merged, lora.IsMerged);
+    }
+
+    [Fact]
+    public void Adapters_follow_the_model_to_another_dtype()
+    {
+        using var scope = NewDisposeScope();
+        var model = Classifier();
+        var lora = LoraModel.Create(model, new LoraOptions { Rank = 2 });
+        model.to(ScalarType.Float64);
+        Assert.Equal(ScalarType.Float64, Logits(model).dtype);  // the factors follow on first use
+        Assert.All(model.named_parameters(), p => Assert.Equal(ScalarType.Float64, p.parameter.dtype));
+        Assert.Equal(8, lora.TrainableParameterList().Count(p => p.dtype == ScalarType.Float64 && p.numel() == 64));
     }
 }
