@@ -44,5 +44,5 @@ public sealed class BertResidualOutput : nn.Module
     }
 
     /// <summary>(B, T, in) and residual (B, T, out) to (B, T, out).</summary>
-    public Tensor forward(Tensor x, Tensor residual) => LayerNorm.forward(dropout.forward(dense.forward(x)) + residual);
+    public Tensor forward(Tensor x, Tensor residual) => LayerNorm.forward(dropout.forward(dense.call(x)) + residual);
 }

@@ -47,5 +47,5 @@ public sealed class BertPooler : nn.Module
     }
 
     /// <summary>(B, T, hidden) to (B, hidden).</summary>
-    public Tensor forward(Tensor hidden) => dense.forward(hidden.select(1, 0)).tanh();
+    public Tensor forward(Tensor hidden) => dense.call(hidden.select(1, 0)).tanh();
 }

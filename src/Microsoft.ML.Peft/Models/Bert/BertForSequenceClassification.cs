@@ -48,7 +48,7 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
     public Tensor Logits(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
     {
         var pooled = bert.forward(inputIds, attentionMask, tokenTypeIds).PoolerOutput!;
-        return classifier.forward(dropout.forward(pooled));
+        return classifier.call(dropout.forward(pooled));
     }
 }
 
@@ -101,5 +101,5 @@ public sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
 
     /// <summary>(B, T, hidden) to (B, num_labels).</summary>
     public override Tensor forward(Tensor hidden) =>
-        out_proj.forward(dropout.forward(dense.forward(dropout.forward(hidden.select(1, 0))).tanh()));
+        out_proj.call(dropout.forward(dense.call(dropout.forward(hidden.select(1, 0))).tanh()));
 }

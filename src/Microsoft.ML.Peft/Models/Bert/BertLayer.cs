@@ -45,5 +45,5 @@ public sealed class BertIntermediate : nn.Module
     }
 
     /// <summary>(B, T, hidden) to (B, T, intermediate).</summary>
-    public Tensor forward(Tensor hidden) => Activations.Apply(activation, dense.forward(hidden));
+    public Tensor forward(Tensor hidden) => Activations.Apply(activation, dense.call(hidden));
 }

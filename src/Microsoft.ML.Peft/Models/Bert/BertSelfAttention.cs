@@ -31,9 +31,11 @@ public sealed class BertSelfAttention : nn.Module
     public Tensor forward(Tensor hidden, Tensor? mask)
     {
         long batch = hidden.shape[0], length = hidden.shape[1];
-        var q = SplitHeads(query.forward(hidden), batch, length);   // (B, heads, T, head_dim)
-        var k = SplitHeads(key.forward(hidden), batch, length);
-        var v = SplitHeads(value.forward(hidden), batch, length);
+        // call() rather than forward(): call runs the module's forward hooks, through which adapters
+        // such as LoRA add their term while the Linear (and its state-dict key) stays in place.
+        var q = SplitHeads(query.call(hidden), batch, length);   // (B, heads, T, head_dim)
+        var k = SplitHeads(key.call(hidden), batch, length);
+        var v = SplitHeads(value.call(hidden), batch, length);
         // The fused kernel scales by 1/sqrt(head_dim) and applies the boolean mask; its dropout is
         // the attention-probability dropout of the paper, active only in training.
         var context = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0, false);

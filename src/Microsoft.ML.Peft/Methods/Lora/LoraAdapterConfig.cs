@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Peft.Core;
+
+namespace Microsoft.ML.Peft.Methods.Lora;
+
+/// <summary>
+/// Reads and writes PEFT's <c>adapter_config.json</c> for LoRA with PEFT's field names, so Python PEFT
+/// (<c>PeftModel.from_pretrained</c>) reads what we write and the reverse. Unknown fields are ignored on read.
+/// </summary>
+public static class LoraAdapterConfig
+{
+    /// <summary>The file name PEFT uses.</summary>
+    public const string FileName = "adapter_config.json";
+
+    /// <summary>The JSON document for <paramref name="options"/> (already resolved against a model).</summary>
+    public static JsonObject ToJson(LoraOptions options)
+    {
+        var targets = options.TargetModules ?? new TargetModules();
+        return new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = options.TaskType,
+            ["base_model_name_or_path"] = options.BaseModelNameOrPath,
+            ["revision"] = options.Revision,
+            ["inference_mode"] = options.InferenceMode,
+            ["r"] = options.Rank,
+            ["lora_alpha"] = Number(options.Alpha),
+            ["lora_dropout"] = options.Dropout,
+            ["target_modules"] = targets.Pattern is string p ? JsonValue.Create(p) : StringArray(targets.Names),
+            ["exclude_modules"] = StringArray(targets.ExcludeModules),
+            ["layers_to_transform"] = targets.LayersToTransform is { } layers ? new JsonArray(layers.Select(i => (JsonNode)i).ToArray()) : null,
+            ["layers_pattern"] = null,
+            ["bias"] = options.Bias switch { LoraBias.All => "all", LoraBias.LoraOnly => "lora_only", _ => "none" },
+            ["modules_to_save"] = options.ModulesToSave is { Count: > 0 } m ? StringArray(m) : null,
+            ["use_rslora"] = options.UseRsLora,
+            ["use_dora"] = false,
+            ["fan_in_fan_out"] = options.FanInFanOut,
+            ["init_lora_weights"] = options.Init == LoraInit.Gaussian ? JsonValue.Create("gaussian") : JsonValue.Create(true),
+            ["rank_pattern"] = new JsonObject(options.RankPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Number(kv.Value)))),
+        };
+    }
+
+    /// <summary>Writes <see cref="FileName"/> into <paramref name="folder"/>.</summary>
+    public static void Save(string folder, LoraOptions options) =>
+        File.WriteAllText(Path.Combine(folder, FileName), ToJson(options).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>Reads <see cref="FileName"/> from <paramref name="folder"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file is missing.</exception>
+    /// <exception cref="InvalidDataException">It is not a LoRA config, or uses a variant we do not implement (DoRA, PiSSA, ...).</exception>
+    public static LoraOptions Load(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No {FileName} in the adapter folder.", path);
+        return FromJson(JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                        ?? throw new InvalidDataException($"{path} is not a JSON object."), path);
+    }
+
+    /// <summary>Options from a parsed config; <paramref name="source"/> names it in errors.</summary>
+    public static LoraOptions FromJson(JsonObject json, string source = FileName)
+    {
+        string peftType = json["peft_type"]?.GetValue<string>() ?? "";
+        if (peftType != "LORA") throw new InvalidDataException($"{source}: peft_type is '{peftType}', not 'LORA'.");
+        if (json["use_dora"]?.GetValue<bool>() == true) throw new InvalidDataException($"{source}: DoRA adapters (use_dora) are not supported.");
+        var init = json["init_lora_weights"];
+        var initValue = init is JsonValue v && v.TryGetValue<string>(out var s) ? s : "true";
+        if (initValue is not ("true" or "gaussian"))
+            throw new InvalidDataException($"{source}: init_lora_weights '{initValue}' is not supported (it changes the base weights).");
+        var targets = json["target_modules"];
+        return new LoraOptions
+        {
+            Rank = json["r"]?.GetValue<int>() ?? 8,
+            Alpha = json["lora_alpha"]?.GetValue<double>() ?? 8,
+            Dropout = json["lora_dropout"]?.GetValue<double>() ?? 0,
+            TargetModules = targets is null ? null : new TargetModules
+            {
+                Pattern = targets is JsonValue ? targets.GetValue<string>() : null,
+                Names = targets is JsonArray ? Strings(targets) : null,
+                ExcludeModules = json["exclude_modules"] is JsonArray ex ? Strings(ex) : null,
+                LayersToTransform = json["layers_to_transform"] switch
+                {
+                    JsonArray a => a.Select(n => n!.GetValue<int>()).ToList(),
+                    JsonValue one => new[] { one.GetValue<int>() },
+                    _ => null,
+                },
+            },
+            Bias = (json["bias"]?.GetValue<string>() ?? "none") switch
+            {
+                "none" => LoraBias.None, "all" => LoraBias.All, "lora_only" => LoraBias.LoraOnly,
+                var other => throw new InvalidDataException($"{source}: bias '{other}' is not none, all or lora_only."),
+            },
+            Init = initValue == "gaussian" ? LoraInit.Gaussian : LoraInit.Default,
+            ModulesToSave = json["modules_to_save"] is JsonArray m ? Strings(m) : Array.Empty<string>(),
+            UseRsLora = json["use_rslora"]?.GetValue<bool>() ?? false,
+            FanInFanOut = json["fan_in_fan_out"]?.GetValue<bool>() ?? false,
+            TaskType = json["task_type"]?.GetValue<string>(),
+            BaseModelNameOrPath = json["base_model_name_or_path"]?.GetValue<string>(),
+            Revision = json["revision"]?.GetValue<string>(),
+            InferenceMode = json["inference_mode"]?.GetValue<bool>() ?? false,
+            RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>()) ?? new(),
+            AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? new(),
+        };
+    }
+
+    static JsonNode Number(double x) => x == Math.Floor(x) && Math.Abs(x) < 1e15 ? JsonValue.Create((long)x) : JsonValue.Create(x);
+
+    static JsonArray? StringArray(IEnumerable<string>? values) =>
+        values is null ? null : new JsonArray(values.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());
+
+    static List<string> Strings(JsonNode array) => array.AsArray().Select(n => n!.GetValue<string>()).ToList();
+}

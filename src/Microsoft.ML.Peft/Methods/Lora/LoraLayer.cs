@@ -1,0 +1,161 @@
+using TorchSharp;
+using Microsoft.ML.Peft.Core;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Methods.Lora;
+
+/// <summary>
+/// The LoRA adapters of one targeted <c>Linear</c>. The Linear stays where it is (its keys, e.g.
+/// <c>...query.weight</c>, do not change); the factors become its children <c>lora_A.{adapter}</c> (r, in) and
+/// <c>lora_B.{adapter}</c> (out, r), and a forward hook on it adds <c>B(A(dropout(x))) * scaling</c> to its output.
+/// </summary>
+/// <remarks>
+/// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and our models hold their layers in
+/// typed fields, so a wrapper could not take its place without reflection on private fields. The models invoke
+/// their linear layers with <c>call()</c>, which runs hooks; autograd sees the added term like any other op.
+/// </remarks>
+internal sealed class LoraLayer
+{
+    readonly AdapterModules<Linear> loraA = new(), loraB = new();
+    readonly AdapterModules<Dropout> dropouts = new();
+    readonly Dictionary<string, double> scalings = new();
+    readonly HashSet<string> merged = new();
+    readonly Action removeHook;
+
+    public LoraLayer(string name, Linear baseLayer)
+    {
+        Name = name;
+        Base = baseLayer;
+        baseLayer.register_module("lora_A", loraA);
+        baseLayer.register_module("lora_B", loraB);
+        baseLayer.register_module("lora_dropout", dropouts);  // no parameters; registered so train()/eval() reach it
+        removeHook = baseLayer.register_forward_hook(AddLowRankTerm).remove;
+    }
+
+    /// <summary>Full dotted module name of the Linear, e.g. <c>bert.encoder.layer.0.attention.self.query</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The adapted layer, W (out, in).</summary>
+    public Linear Base { get; }
+
+    /// <summary>The adapter used by forward; null for none.</summary>
+    public string? Active { get; set; }
+
+    /// <summary>When true, forward is the base layer's (the disable scope).</summary>
+    public bool Disabled { get; set; }
+
+    public bool Has(string adapter) => scalings.ContainsKey(adapter);
+
+    public bool IsMerged(string adapter) => merged.Contains(adapter);
+
+    public Linear A(string adapter) => loraA[adapter];
+
+    public Linear B(string adapter) => loraB[adapter];
+
+    public double Scaling(string adapter) => scalings[adapter];
+
+    /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
+    public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
+    {
+        var weight = Base.weight!;  // (out, in)
+        long outFeatures = weight.shape[0], inFeatures = weight.shape[1];
+        var a = nn.Linear(inFeatures, rank, hasBias: false, device: weight.device, dtype: weight.dtype);  // weight (r, in)
+        var b = nn.Linear(rank, outFeatures, hasBias: false, device: weight.device, dtype: weight.dtype); // weight (out, r)
+        using (no_grad())
+        {
+            // In-place inits return their argument; it must not be disposed.
+            if (init == LoraInit.Gaussian) nn.init.normal_(a.weight!, 0.0, 1.0 / rank);
+            else nn.init.kaiming_uniform_(a.weight!, a: Math.Sqrt(5));
+            nn.init.zeros_(b.weight!);
+        }
+        loraA.Add(adapter, a);
+        loraB.Add(adapter, b);
+        dropouts.Add(adapter, nn.Dropout(dropout));
+        scalings[adapter] = scaling;
+    }
+
+    /// <summary>Removes an adapter's factors (unmerging it first if it is merged).</summary>
+    public void Remove(string adapter)
+    {
+        if (merged.Contains(adapter)) Unmerge(adapter);
+        loraA.Remove(adapter);
+        loraB.Remove(adapter);
+        dropouts.Remove(adapter);
+        scalings.Remove(adapter);
+        if (Active == adapter) Active = null;
+    }
+
+    /// <summary>
+    /// Moves the factors to the base weight's dtype and device when they differ. TorchSharp's <c>Linear</c> converts
+    /// only its own weight and bias in <c>to()</c>, not its children, so <c>model.to(...)</c> leaves the factors
+    /// behind; every use of them calls this first.
+    /// </summary>
+    public void FollowBase()
+    {
+        var w = Base.weight!;
+        foreach (var adapter in scalings.Keys)
+            foreach (var factor in new[] { loraA[adapter], loraB[adapter] })
+            {
+                // to() replaces (and disposes) the old parameter, so read the weight afresh after each.
+                if (factor.weight!.dtype != w.dtype) factor.to(w.dtype);
+                var p = factor.weight!;
+                if (p.device_type != w.device_type || p.device_index != w.device_index) factor.to(w.device);
+            }
+    }
+
+    /// <summary><c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W.</summary>
+    public Tensor Delta(string adapter)
+    {
+        FollowBase();
+        return loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+    }
+
+    /// <summary>Whether W + delta would be finite everywhere (the safe-merge check, made before anything is written).</summary>
+    public bool MergeIsFinite(string adapter)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad()) return Base.weight!.add(Delta(adapter)).isfinite().all().item<bool>();
+    }
+
+    /// <summary>W += scaling * B @ A.</summary>
+    public void Merge(string adapter)
+    {
+        if (!merged.Add(adapter)) return;
+        using var scope = NewDisposeScope();
+        using (no_grad()) Base.weight!.add_(Delta(adapter));
+    }
+
+    /// <summary>W -= scaling * B @ A.</summary>
+    public void Unmerge(string adapter)
+    {
+        if (!merged.Remove(adapter)) return;
+        using var scope = NewDisposeScope();
+        using (no_grad()) Base.weight!.sub_(Delta(adapter));
+    }
+
+    /// <summary>Removes the hook and every adapter child, leaving a plain Linear (merged updates stay in W).</summary>
+    public void Detach()
+    {
+        removeHook();
+        foreach (var adapter in scalings.Keys.ToList()) { merged.Remove(adapter); Remove(adapter); }
+        Base.register_module("lora_A", null!);  // TorchSharp unregisters a child given null
+        Base.register_module("lora_B", null!);
+        Base.register_module("lora_dropout", null!);
+        loraA.Dispose();
+        loraB.Dispose();
+        dropouts.Dispose();
+    }
+
+    /// <summary>The forward hook: <paramref name="output"/> = W x + b (B, T, out); adds the active adapter's term.</summary>
+    Tensor AddLowRankTerm(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
+    {
+        // Merged adapters are already inside W; a disabled model is the base model.
+        if (Disabled || Active is not string adapter || !scalings.ContainsKey(adapter) || merged.Contains(adapter)) return output;
+        FollowBase();
+        using var scope = NewDisposeScope();
+        var x = dropouts[adapter].call(input);               // (B, T, in)
+        var update = loraB[adapter].call(loraA[adapter].call(x)); // (B, T, r) then (B, T, out)
+        return output.add(update, alpha: scalings[adapter]).MoveToOuterDisposeScope();
+    }
+}
