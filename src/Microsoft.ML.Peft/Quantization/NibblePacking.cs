@@ -1,0 +1,37 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Quantization;
+
+/// <summary>
+/// Packs 4-bit codes two per byte. Nibble order (as in bitsandbytes): element 2i goes in the HIGH nibble
+/// of byte i and element 2i+1 in the LOW nibble, so byte = 16 * code[2i] + code[2i+1].
+/// </summary>
+public static class NibblePacking
+{
+    /// <summary>Packs codes (any integer dtype, values 0..15, even element count) into a uint8 tensor of half the length.</summary>
+    /// <param name="codes">Codes of any shape; flattened in row-major order.</param>
+    /// <returns>uint8 tensor of shape (numel / 2).</returns>
+    public static Tensor Pack(Tensor codes)
+    {
+        long n = codes.numel();
+        if (n % 2 != 0)
+            throw new ArgumentException($"Two 4-bit codes are packed per byte, so the number of codes must be even; got {n}.", nameof(codes));
+        using var scope = NewDisposeScope();
+        // int32 holds 16 * 15 + 15 = 255 without overflow; the result fits uint8 exactly.
+        var pairs = codes.reshape(n / 2, 2).to(ScalarType.Int32);                       // (n/2, 2)
+        var packed = pairs.select(1, 0).mul(16).add(pairs.select(1, 1)).to(ScalarType.Byte);  // (n/2)
+        return packed.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Unpacks a uint8 tensor into its codes (int64, values 0..15), shape (2 * numel), high nibble first.</summary>
+    public static Tensor Unpack(Tensor packed)
+    {
+        if (packed.dtype != ScalarType.Byte)
+            throw new ArgumentException($"Packed 4-bit codes must be a uint8 tensor, got {packed.dtype}.", nameof(packed));
+        using var scope = NewDisposeScope();
+        var bytes = packed.flatten().to(ScalarType.Int64);
+        var high = bytes.div(16, rounding_mode: RoundingMode.floor);
+        var low = bytes.remainder(16);
+        return stack(new[] { high, low }, 1).flatten().MoveToOuterDisposeScope();   // (2n): high, low, high, low...
+    }
+}
