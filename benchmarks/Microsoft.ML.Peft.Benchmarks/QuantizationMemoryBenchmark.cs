@@ -32,6 +32,7 @@ sealed class QuantizationMemoryBenchmark : IBenchmark
     {
         var options = Options.Parse(args);
         using var noGrad = no_grad();
+        using (var warmUp = nn.Linear(64, 64)) Linear4bit.FromLinear(warmUp).Dispose();   // first-call costs out of the timings
         foreach (var model in Models.Where(m => options.Model == "all" || m.Name.StartsWith(options.Model, StringComparison.Ordinal)))
             Measure(model.Name, model.Layers, model.Shapes, options);
     }

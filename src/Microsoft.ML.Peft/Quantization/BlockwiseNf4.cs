@@ -4,7 +4,7 @@ namespace Microsoft.ML.Peft.Quantization;
 
 /// <summary>
 /// The vectorised NF4 kernels: blockwise absmax scaling of the flattened weight, nearest-code rounding
-/// with <c>bucketize</c>, and dequantization with one table gather per byte. No per-element C# loops.
+/// with <c>bucketize</c>, and dequantization by a gather from the 16 code values. No per-element C# loops.
 /// </summary>
 public static class BlockwiseNf4
 {
@@ -43,10 +43,12 @@ public static class BlockwiseNf4
             throw new ArgumentException($"Shape [{string.Join(", ", shape)}] does not hold the {count} packed codes.", nameof(shape));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        // One gather per byte: row b of the (256, 2) table is (code value of the high nibble, of the low nibble).
-        var table = Nf4Codebook.BytePairTable(packed.device);
-        var values = table.index_select(0, packed.flatten().to(ScalarType.Int64));        // (numel / 2, 2)
-        var scaled = values.view(blocks, count / blocks).mul(absmax.to(ScalarType.Float32).unsqueeze(1));  // (blocks, blockSize)
+        // Unpack on uint8 (shift/mask), then one gather from the 16 code values with an int32 index: far
+        // cheaper than gathering pairs with an int64 index (measured ~50x on a 1536x384 weight).
+        var codes = NibblePacking.Unpack(packed).to(ScalarType.Int32);                   // (numel)
+        var values = Nf4Codebook.ValuesTensor(packed.device).index_select(0, codes);    // (numel) fp32
+        // In place: `values` is a fresh tensor, so the product needs no second fp32 buffer of the whole weight.
+        var scaled = values.view(blocks, count / blocks).mul_(absmax.to(ScalarType.Float32).unsqueeze(1));  // (blocks, blockSize)
         return scaled.view(shape).to(dtype).MoveToOuterDisposeScope();
     }
 }

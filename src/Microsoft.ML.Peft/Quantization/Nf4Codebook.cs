@@ -34,18 +34,4 @@ public static class Nf4Codebook
     /// <summary>The midpoints as a fp32 tensor of shape (15) on <paramref name="device"/>, for <c>bucketize</c>.</summary>
     public static Tensor MidpointsTensor(Device? device = null) => tensor(midpoints, device: device);
 
-    /// <summary>
-    /// The two code values of every byte: a (256, 2) fp32 table whose row b is (value of b's high nibble,
-    /// value of b's low nibble). Dequantization is then one gather per byte instead of unpacking nibbles.
-    /// </summary>
-    public static Tensor BytePairTable(Device? device = null)
-    {
-        var pairs = new float[512];
-        for (int b = 0; b < 256; b++)
-        {
-            pairs[2 * b] = values[b >> 4];
-            pairs[2 * b + 1] = values[b & 0x0F];
-        }
-        return tensor(pairs, device: device).view(256, 2);
-    }
 }

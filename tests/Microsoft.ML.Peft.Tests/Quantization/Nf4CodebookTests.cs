@@ -23,7 +23,7 @@ public class Nf4CodebookTests
         using var weight = tensor(block).view(4, 16);
         using var q = QuantizedWeight.Quantize(weight, new QuantizationOptions { DoubleQuant = false });
         using var codes = NibblePacking.Unpack(q.Packed);
-        Assert.Equal(Enumerable.Range(0, 64).Select(i => (long)(i % 16)), codes.data<long>().ToArray());
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => (byte)(i % 16)), codes.data<byte>().ToArray());
         Assert.Equal(1f, q.Absmax!.item<float>());
         using var back = q.Dequantize();
         Assert.True(Same(weight, back));
@@ -37,7 +37,7 @@ public class Nf4CodebookTests
         using var weight = tensor(block);
         using var q = QuantizedWeight.Quantize(weight, new QuantizationOptions { DoubleQuant = false });
         using var codes = NibblePacking.Unpack(q.Packed);
-        Assert.Equal(Enumerable.Range(0, 64).Select(i => (long)(i % 16)), codes.data<long>().ToArray());
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => (byte)(i % 16)), codes.data<byte>().ToArray());
         using var back = q.Dequantize();
         Assert.True(RelativeError(back, weight) < 1e-6);
     }
@@ -52,7 +52,8 @@ public class Nf4CodebookTests
         Assert.Equal(ScalarType.Byte, packed.dtype);
         Assert.Equal(Enumerable.Range(0, 256).Select(b => (byte)b), packed.data<byte>().ToArray());
         using var unpacked = NibblePacking.Unpack(packed);
-        Assert.Equal(codes, unpacked.data<long>().ToArray());
+        Assert.Equal(ScalarType.Byte, unpacked.dtype);
+        Assert.Equal(codes.Select(c => (byte)c), unpacked.data<byte>().ToArray());
     }
 
     [Fact]
