@@ -89,6 +89,8 @@ public class Linear4bitTests(ITestOutputHelper output)
         Assert.Equal(new long[] { 128 * 64 / 2 }, buffers["weight"].shape);
         // libtorch refuses gradients on integer tensors, so the packed weight can never be trained.
         Assert.ThrowsAny<Exception>(() => layer.PackedWeight.requires_grad = true);
+        Assert.ThrowsAny<Exception>(() => new Parameter(layer.PackedWeight, requires_grad: true));
+        Assert.False(layer.PackedWeight.requires_grad);
         Assert.Equal(new[] { "absmax_codes", "absmax_mean", "absmax_scales", "bias", "weight" }, layer.state_dict().Keys.Order());
 
         using var noBias = Linear4bit.FromLinear(MakeLinear(128, 64, hasBias: false, seed: 17), new QuantizationOptions { DoubleQuant = false });
