@@ -8,7 +8,10 @@ namespace Microsoft.ML.Peft.Quantization;
 /// </summary>
 public static class BlockwiseNf4
 {
-    /// <summary>Quantizes a weight already checked by the caller.</summary>
+    /// <summary>
+    /// Quantizes a weight to NF4 codes with one fp32 absmax per block. Throws <see cref="ArgumentException"/> for a
+    /// non-float dtype, NaN/Inf values or a block size that does not divide the element count.
+    /// </summary>
     /// <param name="weight">Finite floating-point tensor of any shape with numel divisible by <paramref name="blockSize"/>.</param>
     /// <param name="blockSize">Elements per absmax block.</param>
     /// <returns>The packed codes, uint8 of shape (numel / 2), and the fp32 absmax of each block, shape (numel / blockSize).</returns>
