@@ -147,4 +147,16 @@ public class Linear4bitTests(ITestOutputHelper output)
         Assert.True(Same(rounded, bf16));
         Assert.Equal(new long[] { 64, 192 }, bf16.shape);
     }
+
+    [Fact]
+    public void StateDictRoundTripsTheQuantizedWeight()
+    {
+        using var source = Linear4bit.FromLinear(MakeLinear(128, 64, hasBias: true, seed: 24));
+        using var target = Linear4bit.FromLinear(MakeLinear(128, 64, hasBias: true, seed: 25));
+        target.load_state_dict(source.state_dict());
+        using var expected = source.Dequantize(ScalarType.Float32);
+        using var actual = target.Dequantize(ScalarType.Float32);
+        Assert.True(Same(expected, actual));
+        Assert.True(Same(source.Bias!, target.Bias!));
+    }
 }
