@@ -52,6 +52,32 @@ public static class MulticlassOutputColumns
         return [score, predicted];
     }
 
+    /// <summary>
+    /// The estimator-side counterpart of <see cref="Create{TResult}"/>: <paramref name="inputSchema"/> with the
+    /// <c>Score</c> and <c>PredictedLabel</c> shapes appended (replacing columns of the same names).
+    /// </summary>
+    public static SchemaShape AppendTo(SchemaShape inputSchema,
+        string scoreColumnName = DefaultScoreColumnName, string predictedLabelColumnName = DefaultPredictedLabelColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var text = TextDataViewType.Instance;
+        var scalar = SchemaShape.Column.VectorKind.Scalar;
+        var vector = SchemaShape.Column.VectorKind.Vector;
+        var kinds = new[]
+        {
+            new SchemaShape.Column(AnnotationUtils.Kinds.ScoreColumnKind, scalar, text, false),
+            new SchemaShape.Column(AnnotationUtils.Kinds.ScoreValueKind, scalar, text, false),
+        };
+        var score = new SchemaShape.Column(scoreColumnName, vector, NumberDataViewType.Single, false,
+            new SchemaShape([new SchemaShape.Column(AnnotationUtils.Kinds.SlotNames, vector, text, false), .. kinds]));
+        var predicted = new SchemaShape.Column(predictedLabelColumnName, scalar, NumberDataViewType.UInt32, true,
+            new SchemaShape([new SchemaShape.Column(AnnotationUtils.Kinds.KeyValues, vector, text, false), .. kinds]));
+        var columns = inputSchema.Where(c => c.Name != scoreColumnName && c.Name != predictedLabelColumnName).ToList();
+        columns.Add(score);
+        columns.Add(predicted);
+        return new SchemaShape(columns);
+    }
+
     // ML.NET's own multiclass scorers tag their outputs this way; evaluators and some tools look for it.
     static void AddScoreKinds(DataViewSchema.Annotations.Builder builder, string valueKind)
     {
