@@ -71,6 +71,9 @@ public static class SchemaChecks
         return values.DenseValues().Select(v => v.ToString()).ToArray();
     }
 
+    /// <summary>The estimator-side shape of <paramref name="schema"/> (ML.NET keeps <c>SchemaShape.Create</c> internal).</summary>
+    internal static SchemaShape ShapeOf(DataViewSchema schema) => SchemaShape.Create(schema);
+
     static string NotAKey(string name, string found) =>
         $"Label column '{name}' must be a key, but it is {found}; add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before this estimator.";
 
