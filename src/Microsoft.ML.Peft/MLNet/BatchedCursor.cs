@@ -42,7 +42,7 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
         _buffers = new InputColumnBuffer?[_inputCount];
         foreach (var column in input.Schema)
             if (active[column.Index])
-                _buffers[column.Index] = InputColumnBuffer.Create(input, column, capacity, () => _slot);
+                _buffers[column.Index] = InputColumnBuffer.Create(input, column, capacity, CurrentSlot);
 
         var outputs = transformer.Outputs;
         _outputGetters = new Delegate?[outputs.Count];
@@ -92,23 +92,12 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
         return true;
     }
 
-    TResult CurrentResult()
-    {
-        EnsureOnRow();
-        return _results[_slot];
-    }
+    TResult CurrentResult() => _results[CurrentSlot()];
 
-    void EnsureOnRow()
-    {
-        if (_slot < 0)
-            throw new InvalidOperationException("The cursor is not on a row: call MoveNext first (and only read values while it returns true).");
-    }
+    int CurrentSlot() => _slot >= 0 ? _slot
+        : throw new InvalidOperationException("The cursor is not on a row: call MoveNext first (and only read values while it returns true).");
 
-    public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) =>
-    {
-        EnsureOnRow();
-        id = _ids[_slot];
-    };
+    public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = _ids[CurrentSlot()];
 
     public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
