@@ -130,6 +130,7 @@ public sealed partial class Trainer<TBatch>
                 return;
             }
             if (_o.MaxGradientNorm is double max) GradientNorms.Clip(_t._parameters, norms.Global, max);
+            _t.BeforeOptimizerStep?.Invoke(_t._parameters);
             _adam.Step(lr);
             GradientNorms.Zero(_t._parameters);
             double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);

@@ -61,6 +61,9 @@ public sealed partial class Trainer<TBatch>
     /// <summary>Human-readable log lines (the estimator wires this to <c>MLContext.Log</c>).</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Test hook: sees the gradients after clipping, just before the optimizer applies them.</summary>
+    internal Action<IReadOnlyList<TrainableParameter>>? BeforeOptimizerStep { get; init; }
+
     /// <summary>Optimizer steps for <paramref name="batchesPerEpoch"/> micro-batches per epoch under these options.</summary>
     public int TotalSteps(int batchesPerEpoch)
     {

@@ -82,7 +82,10 @@ public sealed class TrainingOptions
     /// <summary>The compute precision the estimator should set up (see <see cref="TrainingPrecision"/>).</summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
-    /// <summary>Seed for torch (dropout, initialisation) and for the per-epoch shuffle; null leaves both unseeded.</summary>
+    /// <summary>
+    /// Seed for torch (dropout, initialisation) and for the per-epoch shuffle; null leaves both unseeded. Runs are
+    /// bit-identical on CPU provided nothing else draws from torch's process-wide generator meanwhile.
+    /// </summary>
     public int? Seed { get; set; } = 0;
 
     /// <summary>Save a resumable checkpoint every this many optimizer steps (and on cancellation); 0 is off.</summary>
