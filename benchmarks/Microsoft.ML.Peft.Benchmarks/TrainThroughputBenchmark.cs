@@ -87,7 +87,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
         var result = trainer.Fit(_ => Enumerable.Range(0, o.Warmup + o.Steps), o.Warmup + o.Steps);
 
         var timed = result.History.Steps.Skip(o.Warmup).ToList();
-        double examplesPerSecond = timed.Count / timed.Sum(s => o.Batch / s.ExamplesPerSecond) ;
+        double examplesPerSecond = timed.Count / timed.Sum(s => o.Batch / s.ExamplesPerSecond);
         double flopsPerExample = ForwardFlopsPerExample(config, o.Seq) * BackwardFactor(o.Method!);
         double mfu = examplesPerSecond * flopsPerExample / peak;
         double peakRss = MemoryReport.Current().PeakResidentMb;
@@ -118,7 +118,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
         {
             using var inner = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            matmul(a, b).sum().item<float>();
+            matmul(a, b).sum().to(ScalarType.Float32).item<float>();
             best = Math.Min(best, clock.Elapsed.TotalSeconds);
         }
         return 2.0 * 1024 * 1024 * 1024 / best;
