@@ -27,6 +27,20 @@ public class SafetyTests
     }
 
     [Fact]
+    public void NaNGradient_WithAFiniteLoss_IsCaughtToo()
+    {
+        using var toy = new ToyTask();
+        var before = toy.Snapshot();
+        var head = toy.Model.named_parameters().First(p => p.name == "head.weight").parameter;
+        // sqrt at 0 is finite but its derivative is infinite; times 0 that is NaN in the gradient only.
+        var trainer = new Trainer<(Tensor X, Tensor Y)>(new TrainingOptions { BatchSize = 8, Epochs = 1 }, toy.Model.named_parameters(),
+            b => toy.Loss(b) + (head * 0).sum().sqrt());
+        var error = Assert.Throws<NonFiniteTrainingException>(() => trainer.Fit(e => toy.Batches(e, 8), 8));
+        Assert.Equal((0, "gradient norm"), (error.Step, error.What));
+        Assert.True(Weights.BitEqual(before, toy.Snapshot()));
+    }
+
+    [Fact]
     public void NaNLoss_CanSkipTheStep()
     {
         using var toy = new ToyTask();
