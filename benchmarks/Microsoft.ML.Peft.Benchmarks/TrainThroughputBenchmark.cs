@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.Peft.Models.Bert;
+using Microsoft.ML.Peft.Onnx;
+using Microsoft.ML.Peft.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Benchmarks;
+
+/// <summary>
+/// Training throughput of the shared <see cref="Trainer{TBatch}"/> on all-MiniLM-L6-v2 with a 2-class head:
+/// full fine-tuning vs frozen encoder + trained head, fp32 vs bf16 weights (fp32 masters for trainable ones).
+/// Each configuration runs in a child process so its peak RSS (VmHWM) is its own. MFU = model FLOP/s divided
+/// by the 1024^3 matmul rate of the same dtype, measured in that same process.
+/// Usage: <c>train-throughput [--steps 4] [--warmup 1] [--batch 16] [--seq 128] [--method full|head] [--dtype fp32|bf16]</c>.
+/// </summary>
+sealed class TrainThroughputBenchmark : IBenchmark
+{
+    public string Name => "train-throughput";
+
+    public string Description => "examples/s, peak RSS and MFU of full vs head-only training on MiniLM, fp32 vs bf16";
+
+    /// <summary>
+    /// What each method leaves trainable. Add <c>["lora"] = model => ...inject LoRA, freeze the rest...</c> here
+    /// when the LoRA injector lands; everything else (timing, FLOPs, RESULT line) is method-agnostic, except
+    /// <see cref="BackwardFactor"/>, which needs a row for it too.
+    /// </summary>
+    static readonly Dictionary<string, Action<nn.Module>> Methods = new()
+    {
+        ["full"] = model => { foreach (var p in model.parameters()) p.requires_grad = true; },
+        ["head"] = model => { foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.StartsWith("classifier.", StringComparison.Ordinal); },
+    };
+
+    /// <summary>Training FLOPs per forward FLOP: full = forward + 2x for backward; head-only backward is negligible.</summary>
+    static double BackwardFactor(string method) => method == "full" ? 3.0 : 1.0;
+
+    public void Run(string[] args)
+    {
+        var o = Options.Parse(args);
+        if (o.Method is not null && o.DType is not null)
+        {
+            RunOne(o);
+            return;
+        }
+        foreach (string method in Methods.Keys)
+            foreach (string dtype in new[] { "fp32", "bf16" })
+                RunChild(args, method, dtype);
+    }
+
+    static void RunChild(string[] args, string method, string dtype)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this program's path.");
+        var start = new ProcessStartInfo(self) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TrainThroughputBenchmark).Assembly.Location);
+        start.ArgumentList.Add("train-throughput");
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        foreach (string arg in new[] { "--method", method, "--dtype", dtype }) start.ArgumentList.Add(arg);
+        using var child = Process.Start(start)!;
+        child.WaitForExit();
+        if (child.ExitCode != 0) Console.Error.WriteLine($"method={method} dtype={dtype} failed (exit code {child.ExitCode}).");
+    }
+
+    static void RunOne(Options o)
+    {
+        var type = o.DType == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        double peak = MatmulRate(type);
+        string folder = MiniLmL6V2.EnsureDownloaded();
+        var model = (BertForSequenceClassification)PretrainedModel.FromDirectory(folder).LoadSequenceClassifier(2);
+        if (type == ScalarType.BFloat16) MixedPrecision.ToBFloat16(model);
+        Methods[o.Method!](model);
+        model.train();
+
+        random.manual_seed(0);
+        var config = model.Encoder.Config;
+        var ids = randint(1000, config.VocabSize, new long[] { o.Batch, o.Seq }).DetachFromDisposeScope();
+        var mask = ones(o.Batch, o.Seq, dtype: ScalarType.Int64).DetachFromDisposeScope();
+        var labels = randint(0, 2, new long[] { o.Batch }).DetachFromDisposeScope();
+
+        var options = new TrainingOptions
+        {
+            LearningRate = 2e-5, BatchSize = o.Batch, Epochs = 1, WarmupSteps = 0, Seed = 0, LogEverySteps = 0,
+            Precision = type == ScalarType.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+        };
+        var trainer = new Trainer<int>(options, model.named_parameters(),
+            _ => nn.functional.cross_entropy(model.Logits(ids, mask).to(ScalarType.Float32), labels));
+        var result = trainer.Fit(_ => Enumerable.Range(0, o.Warmup + o.Steps), o.Warmup + o.Steps);
+
+        var timed = result.History.Steps.Skip(o.Warmup).ToList();
+        double examplesPerSecond = timed.Count / timed.Sum(s => o.Batch / s.ExamplesPerSecond);
+        double flopsPerExample = ForwardFlopsPerExample(config, o.Seq) * BackwardFactor(o.Method!);
+        double mfu = examplesPerSecond * flopsPerExample / peak;
+        double peakRss = MemoryReport.Current().PeakResidentMb;
+        Console.WriteLine($"{o.Method,-5} {o.DType}: {trainer.Summary}");
+        Console.WriteLine($"  {examplesPerSecond:F2} examples/s, {examplesPerSecond * flopsPerExample / 1e9:F1} GFLOP/s of " +
+                          $"{peak / 1e9:F0} GFLOP/s matmul peak, peak RSS {peakRss:F0} MiB, loss {timed.Last().Loss:F4}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT train-throughput method={o.Method} dtype={o.DType} examples_per_s={examplesPerSecond:F2} peak_rss_mb={peakRss:F0} mfu={mfu:F3}"));
+    }
+
+    /// <summary>Matmul FLOPs of one example's forward pass: the linear layers (2 x weights x tokens) plus attention scores and mixing.</summary>
+    static double ForwardFlopsPerExample(BertConfig c, int seq)
+    {
+        double h = c.HiddenSize, ffn = c.IntermediateSize;
+        double linear = c.NumHiddenLayers * (4 * h * h + 2 * h * ffn) * 2 * seq;
+        double attention = c.NumHiddenLayers * 2 * (2.0 * seq * seq * h);
+        return linear + attention;
+    }
+
+    /// <summary>The best of several 1024^3 matmuls in <paramref name="type"/>, in FLOP/s.</summary>
+    static double MatmulRate(ScalarType type)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn(1024, 1024).to(type);
+        var b = randn(1024, 1024).to(type);
+        double best = double.MaxValue;
+        for (int i = 0; i < 12; i++)
+        {
+            using var inner = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            matmul(a, b).sum().to(ScalarType.Float32).item<float>();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * 1024 * 1024 * 1024 / best;
+    }
+
+    sealed record Options(int Steps, int Warmup, int Batch, int Seq, string? Method, string? DType)
+    {
+        public static Options Parse(string[] args)
+        {
+            var o = new Options(4, 1, 16, 128, null, null);
+            for (int i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+                o = args[i] switch
+                {
+                    "--steps" => o with { Steps = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--warmup" => o with { Warmup = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--batch" => o with { Batch = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--seq" => o with { Seq = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--method" => o with { Method = Methods.ContainsKey(args[i + 1]) ? Next() : throw new ArgumentException($"--method must be one of {string.Join(", ", Methods.Keys)}.") },
+                    "--dtype" => o with { DType = args[i + 1] is "fp32" or "bf16" ? Next() : throw new ArgumentException("--dtype must be fp32 or bf16.") },
+                    _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
+                };
+            }
+            return o;
+        }
+    }
+}

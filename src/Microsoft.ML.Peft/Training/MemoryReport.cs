@@ -1,0 +1,26 @@
+namespace Microsoft.ML.Peft.Training;
+
+/// <summary>Process memory, read from <c>/proc/self/status</c> on Linux (zeros elsewhere).</summary>
+/// <param name="ResidentMb">Current resident set size (VmRSS) in MiB.</param>
+/// <param name="PeakResidentMb">Peak resident set size (VmHWM) in MiB.</param>
+public sealed record MemoryReport(double ResidentMb, double PeakResidentMb)
+{
+    /// <summary>Reads the current figures. (TorchSharp 0.107 exposes no CUDA allocator statistics, so GPU memory is not reported.)</summary>
+    public static MemoryReport Current()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return new MemoryReport(0, 0);
+        double rss = 0, hwm = 0;
+        foreach (string line in File.ReadLines(status))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = KiloBytes(line) / 1024.0;
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) hwm = KiloBytes(line) / 1024.0;
+        }
+        return new MemoryReport(rss, hwm);
+    }
+
+    static long KiloBytes(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    /// <inheritdoc />
+    public override string ToString() => $"RSS {ResidentMb:F0} MiB, peak {PeakResidentMb:F0} MiB";
+}
