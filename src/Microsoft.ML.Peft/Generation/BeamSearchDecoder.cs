@@ -82,12 +82,10 @@ internal static class BeamSearchDecoder
                 Replace(ref ids, torch.cat(new[] { ids.index_select(0, parentIndex), column }, 1));
                 Replace(ref mask, torch.cat(new[] { mask.index_select(0, parentIndex), ones_like(column) }, 1));
                 cache?.Reorder(parentIndex);
-                var previous = sequences.Select(s => s.ToList()).ToArray();
+                var previous = sequences;
+                sequences = new List<int>[previous.Length];
                 for (int row = 0; row < sequences.Length; row++)
-                {
-                    sequences[row] = previous[parents[row]];
-                    sequences[row].Add((int)tokens[row]);
-                }
+                    sequences[row] = new List<int>(previous[parents[row]]) { (int)tokens[row] };   // a parent may have several children
                 scores = nextScores;
             }
 

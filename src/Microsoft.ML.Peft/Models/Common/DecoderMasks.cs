@@ -18,14 +18,16 @@ public static class DecoderMasks
     /// <param name="queryLength">T, the number of new tokens (the last T of the S keys).</param>
     /// <param name="keyLength">S = cached + new tokens.</param>
     /// <param name="device">Where to build it.</param>
+    /// <param name="slidingWindow">Mistral: a query sees only the last this-many positions (itself included); null for all.</param>
     /// <returns>(B or 1, 1, T, S) boolean mask; the caller owns it.</returns>
-    public static Tensor Causal(Tensor? attentionMask, long queryLength, long keyLength, Device device)
+    public static Tensor Causal(Tensor? attentionMask, long queryLength, long keyLength, Device device, int? slidingWindow = null)
     {
         using var scope = NewDisposeScope();
         long past = keyLength - queryLength;
         var queryPositions = arange(past, keyLength, dtype: ScalarType.Int64, device: device).unsqueeze(1);  // (T, 1)
         var keyPositions = arange(0, keyLength, dtype: ScalarType.Int64, device: device).unsqueeze(0);       // (1, S)
         var causal = keyPositions.le(queryPositions);                                                        // (T, S)
+        if (slidingWindow is int window) causal = causal.logical_and(keyPositions.gt(queryPositions - window));
         Tensor allowed = causal.view(1, 1, queryLength, keyLength);
         if (attentionMask is not null)
         {
