@@ -25,7 +25,8 @@ internal static class BeamSearchDecoder
         for (int i = 0; i < scores.Length; i++) scores[i] = i % beams == 0 ? 0 : -1e9;
 
         var (promptIds, promptMask) = PromptBatch.LeftPadded(prompts, padId, model.Device);
-        using var expand = torch.arange(batch, dtype: ScalarType.Int64).repeat_interleave(beams);       // (B·beams)
+        using var prompt = torch.arange(batch, dtype: ScalarType.Int64);
+        using var expand = prompt.repeat_interleave(beams);                                              // (B·beams) prompt of each row
         Tensor ids = promptIds.index_select(0, expand).DetachFromDisposeScope();                          // (B·beams, L)
         Tensor mask = promptMask.index_select(0, expand).DetachFromDisposeScope();
         promptIds.Dispose();

@@ -68,14 +68,22 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     public int? PadTokenId => Config.PadTokenId;
 
     /// <inheritdoc />
-    public Device Device => transformer.TokenEmbedding.weight!.device;
+    public Device Device
+    {
+        get
+        {
+            // Embedding.weight hands out a new wrapper on each call; dispose ours, the parameter lives on.
+            using var weight = transformer.TokenEmbedding.weight!;
+            return weight.device;
+        }
+    }
 
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);   // (B, T, n_embd)
-        return lm_head is null
-            ? nn.functional.linear(hidden, transformer.TokenEmbedding.weight!)             // (B, T, vocab), tied
-            : lm_head.forward(hidden);
+        if (lm_head is not null) return lm_head.forward(hidden);
+        using var embedding = transformer.TokenEmbedding.weight!;                          // a fresh wrapper, see Device
+        return nn.functional.linear(hidden, embedding);                                     // (B, T, vocab), tied
     }
 }

@@ -49,7 +49,7 @@ public sealed class Gpt2Model : nn.Module
         long past = cache?.Length ?? 0;
         if (past + length > Config.NPositions)
             throw new ArgumentException($"The sequence reaches position {past + length} but GPT-2 has only n_positions = {Config.NPositions} learned positions.", nameof(inputIds));
-        var device = wte.weight!.device;
+        var device = inputIds.device;
         using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
         using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device);
         var hidden = wte.forward(inputIds) + wpe.forward(positions);                    // (B, T, n_embd)

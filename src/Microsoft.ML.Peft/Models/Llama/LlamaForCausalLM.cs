@@ -60,14 +60,22 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     public int? PadTokenId => Config.PadTokenId;
 
     /// <inheritdoc />
-    public Device Device => model.EmbedTokens.weight!.device;
+    public Device Device
+    {
+        get
+        {
+            // Embedding.weight hands out a new wrapper on each call; dispose ours, the parameter lives on.
+            using var weight = model.EmbedTokens.weight!;
+            return weight.device;
+        }
+    }
 
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         var hidden = model.forward(inputIds, attentionMask, positionIds, cache);        // (B, T, hidden)
-        return lm_head is null
-            ? nn.functional.linear(hidden, model.EmbedTokens.weight!)                   // (B, T, vocab), tied
-            : lm_head.forward(hidden);
+        if (lm_head is not null) return lm_head.forward(hidden);
+        using var embedding = model.EmbedTokens.weight!;                                // a fresh wrapper, see Device
+        return nn.functional.linear(hidden, embedding);                                 // (B, T, vocab), tied
     }
 }

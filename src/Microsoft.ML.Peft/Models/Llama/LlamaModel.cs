@@ -46,7 +46,7 @@ public sealed class LlamaModel : nn.Module
     {
         long batch = inputIds.shape[0], length = inputIds.shape[1];
         long past = cache?.Length ?? 0;
-        var device = embed_tokens.weight!.device;
+        var device = inputIds.device;
         using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
         using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device, Config.EffectiveSlidingWindow);
         var hidden = embed_tokens.forward(inputIds);                                              // (B, T, hidden)
