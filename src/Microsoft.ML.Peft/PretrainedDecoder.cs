@@ -95,7 +95,11 @@ public sealed class PretrainedDecoder
 
     /// <summary>Creates the language model with the pretrained weights, in evaluation mode.</summary>
     /// <param name="device">Where to put it; the CPU when null.</param>
-    /// <param name="dtype">Parameter type, e.g. <see cref="ScalarType.BFloat16"/>; as stored (float32 for most) when null.</param>
+    /// <param name="dtype">
+    /// Parameter type, e.g. <see cref="ScalarType.BFloat16"/>; float32 when null. The module is converted before
+    /// the weights are read (stored floating-point types convert on the way in), so a bf16 load never holds a
+    /// float32 copy of the model.
+    /// </param>
     /// <returns>A <see cref="Gpt2LMHeadModel"/> or <see cref="LlamaForCausalLM"/> (both <see cref="nn.Module"/>s).</returns>
     /// <exception cref="CheckpointException">The weights do not fit the configuration; the message names every key concerned.</exception>
     public ICausalLM LoadModel(Device? device = null, ScalarType? dtype = null)
@@ -114,9 +118,9 @@ public sealed class PretrainedDecoder
         }
         try
         {
+            if (dtype is ScalarType type) module.to(type);
             using var checkpoint = SafeTensorsCheckpoint.Open(Directory);
             StateDictLoader.Load(module, checkpoint, options);
-            if (dtype is ScalarType type) module.to(type);
             if (device is not null) module.to(device);
             module.eval();
             return (ICausalLM)module;

@@ -17,8 +17,8 @@ public sealed class GenerationOptions
     /// <summary>Divides the logits before sampling; below 1 sharpens, above 1 flattens. Must be positive when sampling.</summary>
     public double Temperature { get; set; } = 1.0;
 
-    /// <summary>Keep only the k most likely tokens when sampling; 0 keeps all.</summary>
-    public int TopK { get; set; }
+    /// <summary>Keep only the k most likely tokens when sampling; 0 keeps all. Default 50, as in Hugging Face.</summary>
+    public int TopK { get; set; } = 50;
 
     /// <summary>Nucleus sampling: keep the smallest set of most likely tokens whose probability reaches p; in (0, 1], 1 keeps all.</summary>
     public double TopP { get; set; } = 1.0;

@@ -152,4 +152,19 @@ public sealed class PretrainedDecoderTests
         Assert.Equal(fromIds.Select(r => pretrained.Tokenizer.Decode(r)), fromText);
         model.Dispose();
     }
+
+    [Fact]
+    public void LoadsInBFloat16AndGenerates()
+    {
+        using var folder = new TempFolder();
+        var (source, json) = Source("qwen2");
+        File.WriteAllText(folder.File("config.json"), json);
+        SafeTensorsCheckpoint.Save(folder.Path, source.state_dict());
+        var model = PretrainedDecoder.FromDirectory(folder.Path).LoadModel(dtype: ScalarType.BFloat16);
+        Assert.All(((nn.Module)model).parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        var ids = new TextGenerator(model).GenerateIds(TinyDecoders.Prompts, new GenerationOptions { MaxNewTokens = 4, EosTokenIds = Array.Empty<int>() });
+        Assert.All(ids, row => Assert.Equal(4, row.Length));
+        source.Dispose();
+        ((nn.Module)model).Dispose();
+    }
 }
