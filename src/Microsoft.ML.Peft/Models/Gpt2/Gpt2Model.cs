@@ -1,0 +1,60 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Gpt2;
+
+/// <summary>
+/// The GPT-2 transformer without a head. HF names (under <c>transformer.</c> in <see cref="Gpt2LMHeadModel"/>):
+/// <c>wte</c> token embedding, <c>wpe</c> learned position embedding, <c>h.{i}</c> blocks, <c>ln_f</c> final norm.
+/// </summary>
+public sealed class Gpt2Model : nn.Module
+{
+    readonly Embedding wte, wpe;
+    readonly ModuleList<Gpt2Block> h;
+    readonly LayerNorm ln_f;
+    readonly double embdDropout;
+
+    /// <summary>Creates a randomly initialised transformer (Hugging Face's initialisation) for <paramref name="config"/>.</summary>
+    public Gpt2Model(Gpt2Config config) : base("transformer")
+    {
+        config.Validate();
+        Config = config;
+        embdDropout = config.EmbdPdrop;
+        wte = nn.Embedding(config.VocabSize, config.NEmbd);
+        wpe = nn.Embedding(config.NPositions, config.NEmbd);
+        h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(i => new Gpt2Block(config, i)).ToArray());
+        ln_f = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);
+        RegisterComponents();
+        Gpt2Initialization.Apply(this, config);
+    }
+
+    /// <summary>The architecture.</summary>
+    public Gpt2Config Config { get; }
+
+    /// <summary>The token embedding, <c>[vocab, n_embd]</c>; also the output head when tied.</summary>
+    public Embedding TokenEmbedding => wte;
+
+    /// <summary>The blocks.</summary>
+    public IReadOnlyList<Gpt2Block> Blocks => h.ToList();
+
+    /// <summary>Runs the blocks on new tokens.</summary>
+    /// <param name="inputIds">(B, T) int64 ids.</param>
+    /// <param name="attentionMask">(B, past + T) 0/1 mask, or null.</param>
+    /// <param name="positionIds">(B, T) positions, or null to derive them from the mask and the cache.</param>
+    /// <param name="cache">Key/value cache extended in place, or null.</param>
+    /// <returns>(B, T, n_embd) final hidden states (after <c>ln_f</c>).</returns>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        long batch = inputIds.shape[0], length = inputIds.shape[1];
+        long past = cache?.Length ?? 0;
+        if (past + length > Config.NPositions)
+            throw new ArgumentException($"The sequence reaches position {past + length} but GPT-2 has only n_positions = {Config.NPositions} learned positions.", nameof(inputIds));
+        var device = inputIds.device;
+        using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
+        using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device);
+        var hidden = wte.forward(inputIds) + wpe.forward(positions);                    // (B, T, n_embd)
+        hidden = nn.functional.dropout(hidden, embdDropout, training);
+        foreach (var block in h) hidden = block.forward(hidden, mask, cache);
+        return ln_f.forward(hidden);
+    }
+}

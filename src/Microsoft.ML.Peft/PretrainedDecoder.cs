@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Microsoft.ML.Peft.Checkpoints;
+using Microsoft.ML.Peft.Generation;
+using Microsoft.ML.Peft.Models;
+using Microsoft.ML.Peft.Models.Gpt2;
+using Microsoft.ML.Peft.Models.Llama;
+using Microsoft.ML.Peft.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft;
+
+/// <summary>
+/// A pretrained decoder-only language model in a Hugging Face style folder: <c>config.json</c> (its
+/// <c>model_type</c>, one of <see cref="SupportedModelTypes"/>, picks the architecture), <c>model.safetensors</c> or
+/// a sharded <c>model.safetensors.index.json</c>, and tokenizer files (GPT-2: <c>vocab.json</c> + <c>merges.txt</c>;
+/// LLaMA/Mistral: <c>tokenizer.model</c>). Weights are read strictly each time a model is created: a missing,
+/// unexpected or mis-shaped key is an error naming it. The counterpart of <see cref="PretrainedModel"/> for
+/// encoders, kept apart until the two are unified.
+/// </summary>
+public sealed class PretrainedDecoder
+{
+    /// <summary>Values of <c>model_type</c> this version can load.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = new[] { "gpt2", "llama", "mistral", "qwen2" };
+
+    readonly TransformerTokenizer? tokenizer;
+    readonly string? tokenizerProblem;
+
+    PretrainedDecoder(string directory, string modelType, Gpt2Config? gpt2, LlamaConfig? llama, TransformerTokenizer? tokenizer, string? tokenizerProblem)
+    {
+        Directory = directory;
+        ModelType = modelType;
+        Gpt2Config = gpt2;
+        LlamaConfig = llama;
+        this.tokenizer = tokenizer;
+        this.tokenizerProblem = tokenizerProblem;
+    }
+
+    /// <summary>The folder the model was read from.</summary>
+    public string Directory { get; }
+
+    /// <summary><c>config.json</c>'s <c>model_type</c>.</summary>
+    public string ModelType { get; }
+
+    /// <summary>The architecture when <see cref="ModelType"/> is <c>gpt2</c>.</summary>
+    public Gpt2Config? Gpt2Config { get; }
+
+    /// <summary>The architecture when <see cref="ModelType"/> is <c>llama</c>, <c>mistral</c> or <c>qwen2</c>.</summary>
+    public LlamaConfig? LlamaConfig { get; }
+
+    /// <summary>Whether the folder holds a tokenizer this version can read.</summary>
+    public bool HasTokenizer => tokenizer is not null;
+
+    /// <summary>The folder's tokenizer.</summary>
+    /// <exception cref="NotSupportedException">The folder has no tokenizer this version can read; the message says what it has.</exception>
+    public TransformerTokenizer Tokenizer => tokenizer ?? throw new NotSupportedException(tokenizerProblem);
+
+    /// <summary>Opens a Hugging Face style decoder folder: reads the configuration and tokenizer and checks that weights exist.</summary>
+    /// <param name="path">The folder.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> or the weights are missing.</exception>
+    /// <exception cref="NotSupportedException"><c>model_type</c> is not one of <see cref="SupportedModelTypes"/>.</exception>
+    /// <exception cref="InvalidDataException"><c>config.json</c> is malformed or invalid; the message names the field.</exception>
+    public static PretrainedDecoder FromDirectory(string path)
+    {
+        if (!System.IO.Directory.Exists(path)) throw new DirectoryNotFoundException($"Model folder not found: {path}");
+        string file = Path.Combine(path, "config.json");
+        if (!File.Exists(file)) throw new FileNotFoundException($"No config.json in {path}.", file);
+        Gpt2Config? gpt2 = null;
+        LlamaConfig? llama = null;
+        string modelType;
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(file));
+            modelType = json.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "(missing)";
+            if (!SupportedModelTypes.Contains(modelType))
+                throw new NotSupportedException($"{file}: model_type '{modelType}' is not a supported decoder; supported: {string.Join(", ", SupportedModelTypes)}.");
+            if (modelType == "gpt2") gpt2 = json.RootElement.Deserialize<Gpt2Config>() ?? throw new InvalidDataException($"{file} is empty.");
+            else llama = json.RootElement.Deserialize<LlamaConfig>() ?? throw new InvalidDataException($"{file} is empty.");
+            gpt2?.Validate();
+            llama?.Validate();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file} is not a valid config: {e.Message}", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException && !e.Message.StartsWith(file, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{file}: {e.Message}", e);
+        }
+        using (SafeTensorsCheckpoint.Open(path)) { }  // fail now, naming the file, if the weights are missing or corrupt
+        var (tokenizer, problem) = LoadTokenizer(path, modelType);
+        return new PretrainedDecoder(Path.GetFullPath(path), modelType, gpt2, llama, tokenizer, problem);
+    }
+
+    /// <summary>Creates the language model with the pretrained weights, in evaluation mode.</summary>
+    /// <param name="device">Where to put it; the CPU when null.</param>
+    /// <param name="dtype">
+    /// Parameter type, e.g. <see cref="ScalarType.BFloat16"/>; float32 when null. The module is converted before
+    /// the weights are read (stored floating-point types convert on the way in), so a bf16 load never holds a
+    /// float32 copy of the model.
+    /// </param>
+    /// <returns>A <see cref="Gpt2LMHeadModel"/> or <see cref="LlamaForCausalLM"/> (both <see cref="nn.Module"/>s).</returns>
+    /// <exception cref="CheckpointException">The weights do not fit the configuration; the message names every key concerned.</exception>
+    public ICausalLM LoadModel(Device? device = null, ScalarType? dtype = null)
+    {
+        nn.Module module;
+        StateDictLoadOptions options;
+        if (Gpt2Config is not null)
+        {
+            var gpt2 = new Gpt2LMHeadModel(Gpt2Config);
+            (module, options) = (gpt2, gpt2.LoadOptions);
+        }
+        else
+        {
+            var llama = new LlamaForCausalLM(LlamaConfig!);
+            (module, options) = (llama, llama.LoadOptions);
+        }
+        try
+        {
+            if (dtype is ScalarType type) module.to(type);
+            using var checkpoint = SafeTensorsCheckpoint.Open(Directory);
+            StateDictLoader.Load(module, checkpoint, options);
+            if (device is not null) module.to(device);
+            module.eval();
+            return (ICausalLM)module;
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads the model and pairs it with the folder's tokenizer for text generation.</summary>
+    public TextGenerator CreateGenerator(Device? device = null, ScalarType? dtype = null) => new(LoadModel(device, dtype), Tokenizer);
+
+    static (TransformerTokenizer?, string?) LoadTokenizer(string folder, string modelType)
+    {
+        bool bpe = File.Exists(Path.Combine(folder, TokenizerLoader.BpeVocabFile)) && File.Exists(Path.Combine(folder, TokenizerLoader.BpeMergesFile));
+        if (modelType == "gpt2" && bpe) return (TokenizerLoader.FromDirectory(folder, modelType), null);
+        if (modelType != "gpt2" && File.Exists(Path.Combine(folder, LlamaSentencePieceTokenizer.ModelFile)))
+            return (LlamaSentencePieceTokenizer.FromDirectory(folder), null);
+        string expected = modelType == "gpt2" ? "vocab.json + merges.txt" : "tokenizer.model (SentencePiece)";
+        string extra = File.Exists(Path.Combine(folder, "tokenizer.json"))
+            ? " It has a tokenizer.json, which this version cannot read yet (Hugging Face tokenizers format; Qwen2, LLaMA 3 and SmolLM ship only that)."
+            : string.Empty;
+        return (null, $"No supported tokenizer in {folder}: a {modelType} model needs {expected}.{extra} The model itself loads; give token ids to TextGenerator.GenerateIds.");
+    }
+}
