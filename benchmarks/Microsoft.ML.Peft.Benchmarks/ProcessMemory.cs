@@ -8,6 +8,23 @@ readonly record struct ProcessMemory(long RssBytes, long PeakBytes)
 {
     public static bool IsAvailable => File.Exists("/proc/self/status");
 
+    /// <summary>
+    /// Resets VmHWM to the current RSS (writing 5 to <c>/proc/self/clear_refs</c>, Linux 4.0+), so that the
+    /// next peak belongs to what runs after. Returns false where the kernel refuses it.
+    /// </summary>
+    public static bool TryResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public static ProcessMemory Read()
     {
         long rss = 0, peak = 0;

@@ -4,6 +4,7 @@ using Microsoft.ML.Peft.Benchmarks;
 IBenchmark[] benchmarks =
 {
     new CheckpointLoadBenchmark(),
+    new EncoderForwardBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;
