@@ -70,7 +70,9 @@ sealed class EncoderForwardBenchmark : IBenchmark
     static long? WarmUp(EncoderContender contender, int count)
     {
         GC.Collect();
-        bool canMeasure = ProcessMemory.IsAvailable && ProcessMemory.TryResetPeak();
+        GC.WaitForPendingFinalizers();
+        // Without the trim, a contender would reuse heap pages the previous one freed and show no growth.
+        bool canMeasure = ProcessMemory.IsAvailable && ProcessMemory.TryTrimHeap() && ProcessMemory.TryResetPeak();
         long before = canMeasure ? ProcessMemory.Read().RssBytes : 0;
         contender.Forward();
         long? growth = canMeasure ? ProcessMemory.Read().PeakBytes - before : null;
@@ -112,6 +114,7 @@ sealed class EncoderForwardBenchmark : IBenchmark
         Console.WriteLine("(peak RSS +MB: growth of the process peak over RSS during the first forward)");
         Console.WriteLine($"max |ours fp32 - ORT| over real tokens: {accuracy.MaxAbsDiffToOrt:E2}");
         Console.WriteLine($"bf16 vs fp32 mean-pooled cosine: mean {accuracy.MeanCosine:F5}, min {accuracy.MinCosine:F5}");
+        Console.WriteLine($"load average at the end: {LoadAverage()} (on {Environment.ProcessorCount} CPUs; above that, other processes shared the cores)");
         Console.WriteLine();
 
         double fp32 = PerSecond(contenders[1]), bf16 = PerSecond(contenders[2]);

@@ -25,6 +25,26 @@ readonly record struct ProcessMemory(long RssBytes, long PeakBytes)
         }
     }
 
+    /// <summary>
+    /// Returns the C heap's free pages to the kernel (glibc <c>malloc_trim</c>), so that memory freed by an earlier
+    /// step and reused by the next one shows up as growth again. Returns false without glibc.
+    /// </summary>
+    public static bool TryTrimHeap()
+    {
+        try
+        {
+            malloc_trim(0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int malloc_trim(nuint pad);
+
     public static ProcessMemory Read()
     {
         long rss = 0, peak = 0;
