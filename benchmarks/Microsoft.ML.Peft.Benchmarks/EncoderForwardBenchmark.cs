@@ -66,18 +66,20 @@ sealed class EncoderForwardBenchmark : IBenchmark
         }
     }
 
-    /// <summary>Warm-up forwards; returns the peak RSS growth of the first one (null where VmHWM cannot be reset).</summary>
+    /// <summary>
+    /// Warm-up forwards, then one more whose peak RSS growth is returned (null where VmHWM cannot be reset):
+    /// measured after the warm-up so that one-time allocations (thread pools, kernel workspaces) do not count.
+    /// </summary>
     static long? WarmUp(EncoderContender contender, int count)
     {
+        for (int i = 0; i < count; i++) contender.Forward();
         GC.Collect();
         GC.WaitForPendingFinalizers();
         // Without the trim, a contender would reuse heap pages the previous one freed and show no growth.
         bool canMeasure = ProcessMemory.IsAvailable && ProcessMemory.TryTrimHeap() && ProcessMemory.TryResetPeak();
         long before = canMeasure ? ProcessMemory.Read().RssBytes : 0;
         contender.Forward();
-        long? growth = canMeasure ? ProcessMemory.Read().PeakBytes - before : null;
-        for (int i = 1; i < count; i++) contender.Forward();
-        return growth;
+        return canMeasure ? ProcessMemory.Read().PeakBytes - before : null;
     }
 
     static Dictionary<EncoderContender, List<double>> Measure(List<EncoderContender> contenders, Options options)
@@ -111,7 +113,7 @@ sealed class EncoderForwardBenchmark : IBenchmark
             Console.WriteLine($"{c.Name,-12} {PerSecond(c),10:F1} {perSecond.Min(),8:F1} {perSecond.Max(),8:F1} " +
                               $"{PerSecond(c) / ort,6:F2}x {1000 * Median(seconds[c]),9:F1} {peak,13}");
         }
-        Console.WriteLine("(peak RSS +MB: growth of the process peak over RSS during the first forward)");
+        Console.WriteLine("(peak RSS +MB: growth of the process peak over RSS during one forward after the warm-up)");
         Console.WriteLine($"max |ours fp32 - ORT| over real tokens: {accuracy.MaxAbsDiffToOrt:E2}");
         Console.WriteLine($"bf16 vs fp32 mean-pooled cosine: mean {accuracy.MeanCosine:F5}, min {accuracy.MinCosine:F5}");
         Console.WriteLine($"load average at the end: {LoadAverage()} (on {Environment.ProcessorCount} CPUs; above that, other processes shared the cores)");
