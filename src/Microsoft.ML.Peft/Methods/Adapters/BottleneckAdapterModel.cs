@@ -87,8 +87,8 @@ public sealed class BottleneckAdapterModel : IPeftModel
         try
         {
             AdapterConfigFile.CheckMatches(json, "hidden_size", (int)result.sites[0].Adapter.parameters().First().shape[1]);
-            AdapterConfigFile.CheckMatches(json, "num_adapters", result.sites.Count);
             AdapterWeightsFile.ReadInto(folder, result.OwnParameters().ToDictionary(p => p.FileKey, p => (Tensor)p.Parameter));
+            AdapterConfigFile.CheckMatches(json, "num_adapters", result.sites.Count);
         }
         catch
         {
