@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -36,10 +37,23 @@ internal sealed class IA3Layer
     /// <summary>The vector: (out, 1), or (1, in) for feedforward layers.</summary>
     public Parameter Vector => holder.Vector;
 
+    /// <summary>
+    /// Moves the vector to the weight's dtype and device when they differ: TorchSharp's <c>Linear.to</c> converts only
+    /// its own weight and bias, not children (as for LoRA's factors). Every use calls this first.
+    /// </summary>
+    public void FollowBase()
+    {
+        var w = Base.weight!;
+        if (holder.Vector.dtype != w.dtype) holder.to(w.dtype);
+        var v = holder.Vector;
+        if (v.device_type != w.device_type || v.device_index != w.device_index) holder.to(w.device);
+    }
+
     /// <summary>Folds l into the weights: rows of W and b (output scaling) or columns of W (input scaling).</summary>
     public void Merge()
     {
         if (IsMerged) return;
+        FollowBase();
         using var noGrad = no_grad();
         Base.weight!.mul_(Vector);  // (out, in) * (out, 1) or (1, in)
         if (!IsFeedforward && Base.bias is not null) Base.bias.mul_(Vector.view(-1));
@@ -50,6 +64,7 @@ internal sealed class IA3Layer
     public void Unmerge()
     {
         if (!IsMerged) return;
+        FollowBase();
         using var noGrad = no_grad();
         Base.weight!.div_(Vector);
         if (!IsFeedforward && Base.bias is not null) Base.bias.div_(Vector.view(-1));
@@ -69,6 +84,7 @@ internal sealed class IA3Layer
     Tensor ScaleInput(nn.Module<Tensor, Tensor> module, Tensor input)
     {
         if (!Active) return input;
+        FollowBase();
         using var l = Vector.view(-1);
         return input.mul(l);  // (B, T, in) * (in)
     }
@@ -76,6 +92,7 @@ internal sealed class IA3Layer
     Tensor ScaleOutput(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
         if (!Active) return output;
+        FollowBase();
         using var l = Vector.view(-1);
         return output.mul(l);  // (B, T, out) * (out)
     }
@@ -83,12 +100,9 @@ internal sealed class IA3Layer
     /// <summary>Holds the vector as parameter <c>default</c>, so the key reads <c>...key.ia3_l.default</c>.</summary>
     sealed class VectorHolder : nn.Module
     {
-        public VectorHolder(Parameter vector) : base("ParameterDict")
-        {
-            Vector = vector;
-            register_parameter("default", vector);
-        }
+        public VectorHolder(Parameter vector) : base("ParameterDict") => register_parameter("default", vector);
 
-        public Parameter Vector { get; }
+        // Read afresh: to() replaces the parameter object.
+        public Parameter Vector => get_parameter("default")!;
     }
 }

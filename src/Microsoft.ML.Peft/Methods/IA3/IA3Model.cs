@@ -98,7 +98,12 @@ public sealed class IA3Model : IPeftModel
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter> TrainableParameterList() => ParameterFreezing.TrainableParameters(Model);
+    /// <remarks>Call it after moving the model (<c>model.to(...)</c>): the vectors follow their layer.</remarks>
+    public IReadOnlyList<Parameter> TrainableParameterList()
+    {
+        foreach (var layer in layers) layer.FollowBase();
+        return ParameterFreezing.TrainableParameters(Model);
+    }
 
     /// <inheritdoc/>
     public TrainableParameterCount TrainableParameters() => TrainableParameterCount.Of(Model);
@@ -183,6 +188,7 @@ public sealed class IA3Model : IPeftModel
     /// <summary>The vectors and the modules to save, with model key and PEFT file key.</summary>
     IEnumerable<(string ModelKey, string FileKey, Parameter Parameter)> OwnParameters()
     {
+        foreach (var layer in layers) layer.FollowBase();
         foreach (var layer in layers)
             yield return ($"{layer.Name}.ia3_l.default", $"{AdapterWeightsFile.TunerKeyPrefix}{layer.Name}.ia3_l", layer.Vector);
         foreach (var (key, p) in SavedModules.Parameters(Model, Options.ModulesToSave!))

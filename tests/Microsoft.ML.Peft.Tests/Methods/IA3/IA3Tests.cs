@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.Peft.Core;
 using Microsoft.ML.Peft.Methods;
 using Microsoft.ML.Peft.Methods.IA3;
@@ -149,5 +150,19 @@ public class IA3Tests
         var error = Assert.Throws<InvalidDataException>(() => PeftMethods.Load(model, folder.Path));
         Assert.Contains("bert.encoder.layer.1.", error.Message);
         Assert.DoesNotContain(model.named_modules(), m => m.name.Contains("ia3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Vectors_follow_the_model_to_another_dtype()
+    {
+        using var scope = NewDisposeScope();
+        var model = Classifier();
+        var ia3 = IA3Model.Create(model, new IA3Options());
+        model.to(ScalarType.Float64);
+        Assert.Equal(ScalarType.Float64, Logits(model).dtype);  // the vectors follow on first use
+        Assert.All(model.named_parameters(), p => Assert.Equal(ScalarType.Float64, p.parameter.dtype));
+        Assert.Equal(8 + 2, ia3.TrainableParameterList().Count(p => p.dtype == ScalarType.Float64));  // 8 vectors + head
+        ia3.Merge();
+        Assert.Equal(ScalarType.Float64, Logits(model).dtype);
     }
 }
