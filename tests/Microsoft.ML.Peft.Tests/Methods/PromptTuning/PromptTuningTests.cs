@@ -127,4 +127,30 @@ public class PromptTuningTests
         e = Assert.Throws<InvalidDataException>(() => PeftMethods.Load(new BertForSequenceClassification(config, 3), folder.Path));
         Assert.Contains("token_dim", e.Message);
     }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("roberta")]
+    public void A_text_initialised_prompt_equals_the_base_model_with_the_text_tokens_in_front(string modelType)
+    {
+        // Known answer: the virtual tokens are the word embeddings of the text's ids, with positions and token types
+        // as for real tokens, so the prompted model on x is the base model on [text ids; x].
+        using var scope = NewDisposeScope();
+        var model = (ISequenceClassifier)Classifier(modelType);
+        var textIds = new[] { 2, 17, 23 };
+        var ids = Ids();
+        var prepended = cat(new[] { tensor(textIds.Select(i => (long)i).ToArray()).unsqueeze(0).expand(2, -1), ids }, 1);
+        Tensor expected;
+        using (no_grad()) expected = model.Encoder.forward(prepended).LastHiddenState.clone();
+        var expectedLogits = Logits((nn.Module)model, prepended);
+        PromptTuningModel.Create((nn.Module)model, new PromptTuningOptions
+        {
+            NumVirtualTokens = 3, Init = PromptTuningInit.Text, InitText = "t", Tokenize = _ => textIds,
+        });
+        using var noGrad = no_grad();
+        var output = model.Encoder.forward(ids);
+        Assert.Equal(expected.shape, output.LastHiddenState.shape);
+        Assert.True((expected - output.LastHiddenState).abs().max().item<float>() < 1e-5);
+        Assert.True((expectedLogits - Logits((nn.Module)model)).abs().max().item<float>() < 1e-5);
+    }
 }
