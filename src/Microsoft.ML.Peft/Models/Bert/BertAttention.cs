@@ -20,10 +20,10 @@ public sealed class BertAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask)
+    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
     {
-        using var context = self.forward(hidden, mask);
+        using var context = self.forward(hidden, mask, prefix);
         return output.forward(context, hidden);
     }
 }

@@ -22,11 +22,11 @@ public sealed class BertLayer : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask)
+    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
     {
         // Each intermediate is released once consumed, so inference holds one (B, T, intermediate) tensor, not two.
-        using var attended = attention.forward(hidden, mask);
+        using var attended = attention.forward(hidden, mask, prefix);
         using var expanded = intermediate.forward(attended);
         return output.forward(expanded, attended);
     }
