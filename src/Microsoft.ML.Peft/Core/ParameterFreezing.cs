@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Quantization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -10,9 +11,36 @@ namespace Microsoft.ML.Peft.Core;
 public static class ParameterFreezing
 {
     /// <summary>Sets <c>requires_grad</c> of every parameter of <paramref name="model"/> to <paramref name="isTrainable"/>(its full name).</summary>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="isTrainable"/> selects a parameter of a frozen 4-bit layer (<see cref="Linear4bit"/>): full
+    /// fine-tuning, BitFit or LoRA bias training over a quantized base. Nothing is changed then.
+    /// </exception>
     public static void Apply(nn.Module model, Func<string, bool> isTrainable)
     {
+        ThrowIfQuantizedTrains(model, isTrainable);
         foreach (var (name, p) in model.named_parameters()) p.requires_grad = isTrainable(name);
+    }
+
+    /// <summary>
+    /// Refuses to train anything of a 4-bit base layer. Its weight is NF4 codes in a uint8 buffer, which has no
+    /// gradient; its bias is kept frozen too, so that "train the base" never half-happens silently.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A parameter of a <see cref="Linear4bit"/> would train (named).</exception>
+    public static void ThrowIfQuantizedTrains(nn.Module model, Func<string, bool> isTrainable)
+    {
+        foreach (var (moduleName, module) in model.named_modules())
+        {
+            if (module is not Linear4bit) continue;
+            // Own parameters only: LoRA factors registered under the layer (lora_A, lora_B) may train.
+            foreach (var (name, _) in module.named_parameters(recurse: false))
+            {
+                string key = moduleName.Length == 0 ? name : $"{moduleName}.{name}";
+                if (isTrainable(key))
+                    throw new InvalidOperationException(
+                        $"'{key}' belongs to the frozen 4-bit layer '{moduleName}' and cannot be trained: a quantized base stays frozen. " +
+                        "Train LoRA adapters over it (QLoRA, with bias 'none'), or load the model in full precision for full fine-tuning or BitFit.");
+            }
+        }
     }
 
     /// <summary>The <c>requires_grad</c> flag of every parameter, by full name, to restore later.</summary>

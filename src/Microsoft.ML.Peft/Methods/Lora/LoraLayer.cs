@@ -1,5 +1,6 @@
 using TorchSharp;
 using Microsoft.ML.Peft.Core;
+using Microsoft.ML.Peft.Quantization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -11,9 +12,11 @@ namespace Microsoft.ML.Peft.Methods.Lora;
 /// <c>lora_B.{adapter}</c> (out, r), and a forward hook on it adds <c>B(A(dropout(x))) * scaling</c> to its output.
 /// </summary>
 /// <remarks>
-/// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and our models hold their layers in
-/// typed fields, so a wrapper could not take its place without reflection on private fields. The models invoke
-/// their linear layers with <c>call()</c>, which runs hooks; autograd sees the added term like any other op.
+/// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and a wrapper would add a level to
+/// every state-dict key. The models invoke their linear layers with <c>call()</c>, which runs hooks; autograd sees
+/// the added term like any other op. The base may also be a frozen 4-bit <see cref="Linear4bit"/> (QLoRA): the factor
+/// shapes then come from its <c>InFeatures</c>/<c>OutFeatures</c>, and merging into it is refused (its weight is
+/// packed codes; QLoRA merges into a dequantized copy instead).
 /// </remarks>
 internal sealed class LoraLayer
 {
@@ -23,7 +26,7 @@ internal sealed class LoraLayer
     readonly HashSet<string> merged = new();
     readonly Action removeHook;
 
-    public LoraLayer(string name, Linear baseLayer)
+    public LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer)
     {
         Name = name;
         Base = baseLayer;
@@ -36,8 +39,26 @@ internal sealed class LoraLayer
     /// <summary>Full dotted module name of the Linear, e.g. <c>bert.encoder.layer.0.attention.self.query</c>.</summary>
     public string Name { get; }
 
-    /// <summary>The adapted layer, W (out, in).</summary>
-    public Linear Base { get; }
+    /// <summary>The adapted layer, W (out, in): a <c>Linear</c> or a <see cref="Linear4bit"/>.</summary>
+    public nn.Module<Tensor, Tensor> Base { get; }
+
+    /// <summary>The base layer's bias, or null.</summary>
+    public Parameter? BaseBias => Base is Linear4bit q ? q.Bias : ((Linear)Base).bias;
+
+    // The full-precision weight W (out, in) that merging writes into; a 4-bit base has none to write.
+    Parameter MergeableWeight => Base is Linear linear ? linear.weight!
+        : throw new InvalidOperationException(
+            $"Cannot merge a LoRA adapter into the 4-bit layer '{Name}': its weight is NF4 codes. Merge a QLoRA model with " +
+            "QLoraModel.MergeAndUnload, which dequantizes the base first.");
+
+    // (out, in, device, dtype) that the factors take: the weight's for a Linear; for a Linear4bit the shape it
+    // records, its device, and its bias dtype (fp32 without bias), i.e. the dtype the model was cast to.
+    (long Out, long In, Device Device, ScalarType DType) Geometry() => Base switch
+    {
+        Linear4bit q => (q.OutFeatures, q.InFeatures, q.PackedWeight.device, q.Bias?.dtype ?? ScalarType.Float32),
+        Linear l => (l.weight!.shape[0], l.weight!.shape[1], l.weight!.device, l.weight!.dtype),
+        _ => throw new NotSupportedException($"LoRA wraps Linear or Linear4bit layers, not {Base.GetType().Name}."),
+    };
 
     /// <summary>The adapter used by forward; null for none.</summary>
     public string? Active { get; set; }
@@ -58,10 +79,9 @@ internal sealed class LoraLayer
     /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
     public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
     {
-        var weight = Base.weight!;  // (out, in)
-        long outFeatures = weight.shape[0], inFeatures = weight.shape[1];
-        var a = nn.Linear(inFeatures, rank, hasBias: false, device: weight.device, dtype: weight.dtype);  // weight (r, in)
-        var b = nn.Linear(rank, outFeatures, hasBias: false, device: weight.device, dtype: weight.dtype); // weight (out, r)
+        var (outFeatures, inFeatures, device, dtype) = Geometry();  // W is (out, in)
+        var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);  // weight (r, in)
+        var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype); // weight (out, r)
         using (no_grad())
         {
             // In-place inits return their argument; it must not be disposed.
@@ -93,14 +113,14 @@ internal sealed class LoraLayer
     /// </summary>
     public void FollowBase()
     {
-        var w = Base.weight!;
+        var (_, _, device, dtype) = Geometry();
         foreach (var adapter in scalings.Keys)
             foreach (var factor in new[] { loraA[adapter], loraB[adapter] })
             {
                 // to() replaces (and disposes) the old parameter, so read the weight afresh after each.
-                if (factor.weight!.dtype != w.dtype) factor.to(w.dtype);
+                if (factor.weight!.dtype != dtype) factor.to(dtype);
                 var p = factor.weight!;
-                if (p.device_type != w.device_type || p.device_index != w.device_index) factor.to(w.device);
+                if (p.device_type != device.type || p.device_index != device.index) factor.to(device);
             }
     }
 
@@ -115,15 +135,16 @@ internal sealed class LoraLayer
     public bool MergeIsFinite(string adapter)
     {
         using var scope = NewDisposeScope();
-        using (no_grad()) return Base.weight!.add(Delta(adapter)).isfinite().all().item<bool>();
+        using (no_grad()) return MergeableWeight.add(Delta(adapter)).isfinite().all().item<bool>();
     }
 
     /// <summary>W += scaling * B @ A.</summary>
     public void Merge(string adapter)
     {
+        var weight = MergeableWeight;  // throws for a 4-bit base before anything is recorded
         if (!merged.Add(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) Base.weight!.add_(Delta(adapter));
+        using (no_grad()) weight.add_(Delta(adapter));
     }
 
     /// <summary>W -= scaling * B @ A.</summary>
@@ -131,7 +152,7 @@ internal sealed class LoraLayer
     {
         if (!merged.Remove(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) Base.weight!.sub_(Delta(adapter));
+        using (no_grad()) MergeableWeight.sub_(Delta(adapter));
     }
 
     /// <summary>Removes the hook and every adapter child, leaving a plain Linear (merged updates stay in W).</summary>
@@ -154,8 +175,9 @@ internal sealed class LoraLayer
         if (Disabled || Active is not string adapter || !scalings.ContainsKey(adapter) || merged.Contains(adapter)) return output;
         FollowBase();
         using var scope = NewDisposeScope();
-        var x = dropouts[adapter].call(input);               // (B, T, in)
-        var update = loraB[adapter].call(loraA[adapter].call(x)); // (B, T, r) then (B, T, out)
-        return output.add(update, alpha: scalings[adapter]).MoveToOuterDisposeScope();
+        // A 4-bit base computes in its compute dtype and returns the input's dtype; the factors keep theirs (cast to and fro).
+        var x = dropouts[adapter].call(input).to(loraA[adapter].weight!.dtype);  // (B, T, in)
+        var update = loraB[adapter].call(loraA[adapter].call(x));               // (B, T, r) then (B, T, out)
+        return output.add(update.to(output.dtype), alpha: scalings[adapter]).MoveToOuterDisposeScope();
     }
 }

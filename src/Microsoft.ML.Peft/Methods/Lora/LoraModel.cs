@@ -77,7 +77,7 @@ public sealed partial class LoraModel : IPeftModel
         if (adapters.ContainsKey(adapterName))
             throw new ArgumentException($"An adapter named '{adapterName}' already exists.", nameof(adapterName));
         var resolved = Resolve(options);
-        var targets = TargetModuleMatcher.Select(Model, resolved.TargetModules!)
+        var targets = TargetModuleMatcher.SelectLinearLike(Model, resolved.TargetModules!)
             .Where(t => !IsInModulesToSave(t.Name, resolved)).ToList();
         if (targets.Count == 0)
             throw new ArgumentException($"Target modules {resolved.TargetModules} only matched modules to save.", nameof(options));

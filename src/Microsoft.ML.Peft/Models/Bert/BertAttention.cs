@@ -34,7 +34,7 @@ public sealed class BertAttention : nn.Module
 /// </summary>
 public sealed class BertResidualOutput : nn.Module
 {
-    readonly Linear dense;
+    readonly nn.Module<Tensor, Tensor> dense;  // a Linear, or a Linear4bit after ModuleSurgery (QLoRA)
     readonly LayerNorm LayerNorm;
     readonly Dropout dropout;
 

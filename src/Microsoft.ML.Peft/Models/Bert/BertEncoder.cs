@@ -42,7 +42,7 @@ public sealed class BertEncoder : nn.Module
 /// <summary>Dense + tanh on the first token's state. HF name: <c>pooler.dense</c>.</summary>
 public sealed class BertPooler : nn.Module
 {
-    readonly Linear dense;
+    readonly nn.Module<Tensor, Tensor> dense;  // a Linear, or a Linear4bit after ModuleSurgery (QLoRA)
 
     /// <summary>Creates the pooler for <paramref name="config"/>.</summary>
     public BertPooler(BertConfig config) : base("pooler")

@@ -35,7 +35,7 @@ public sealed class BertLayer : nn.Module
 /// <summary>The feed-forward expansion and activation. HF name: <c>intermediate.dense</c>.</summary>
 public sealed class BertIntermediate : nn.Module
 {
-    readonly Linear dense;
+    readonly nn.Module<Tensor, Tensor> dense;  // a Linear, or a Linear4bit after ModuleSurgery (QLoRA)
     readonly string activation;
 
     /// <summary>Creates the expansion for <paramref name="config"/>.</summary>

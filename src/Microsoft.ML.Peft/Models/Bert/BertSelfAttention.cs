@@ -9,7 +9,8 @@ namespace Microsoft.ML.Peft.Models.Bert;
 /// </summary>
 public sealed class BertSelfAttention : nn.Module
 {
-    readonly Linear query, key, value;
+    // Typed as the module interface, not Linear: ModuleSurgery may swap in a Linear4bit (QLoRA) under the same name.
+    readonly nn.Module<Tensor, Tensor> query, key, value;
     readonly int heads, headDim;
     readonly double dropoutProbability;
 

@@ -10,7 +10,8 @@ namespace Microsoft.ML.Peft.Models.Llama;
 /// </summary>
 public sealed class LlamaAttention : nn.Module
 {
-    readonly Linear q_proj, k_proj, v_proj, o_proj;
+    // Typed as the module interface, not Linear: ModuleSurgery may swap in a Linear4bit (QLoRA) under the same name.
+    readonly nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
     readonly int heads, kvHeads, headDim, layerIndex;
     readonly double dropout;
 

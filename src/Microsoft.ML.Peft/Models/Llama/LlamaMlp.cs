@@ -9,7 +9,8 @@ namespace Microsoft.ML.Peft.Models.Llama;
 /// </summary>
 public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
-    readonly Linear gate_proj, up_proj, down_proj;
+    // Typed as the module interface, not Linear: ModuleSurgery may swap in a Linear4bit (QLoRA) under the same name.
+    readonly nn.Module<Tensor, Tensor> gate_proj, up_proj, down_proj;
     readonly string activation;
 
     /// <summary>Creates the layer for <paramref name="config"/>.</summary>
