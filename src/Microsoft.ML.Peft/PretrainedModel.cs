@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
+using Microsoft.ML.Peft.Methods.QLora;
 using Microsoft.ML.Peft.Models.Bert;
+using Microsoft.ML.Peft.Quantization;
 using Microsoft.ML.Peft.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -64,26 +66,36 @@ public sealed class PretrainedModel
     /// <c>classifier.dense</c> + <c>classifier.out_proj</c>) with the pretrained encoder and a fresh head,
     /// unless the checkpoint already holds a head of <paramref name="numLabels"/> classes.
     /// </summary>
-    public nn.Module LoadSequenceClassifier(int numLabels, Device? device = null, ScalarType? dtype = null)
+    /// <param name="numLabels">Number of classes.</param>
+    /// <param name="device">Where to put it; the CPU when null.</param>
+    /// <param name="dtype">Parameter type; float32 when null (4-bit layers keep their codes and cast only their bias).</param>
+    /// <param name="quantization">
+    /// When given, the encoder's linear layers are loaded straight into 4-bit <c>Linear4bit</c> layers (QLoRA's frozen
+    /// base), tensor by tensor while reading the checkpoint; the head stays full precision. Null loads everything as is.
+    /// </param>
+    public nn.Module LoadSequenceClassifier(int numLabels, Device? device = null, ScalarType? dtype = null, QuantizationOptions? quantization = null)
     {
         nn.Module model = Config.IsRoberta
             ? new RobertaForSequenceClassification(Config, numLabels)
             : new BertForSequenceClassification(Config, numLabels);
         // Pre-training heads (cls.*) have no use here; RoBERTa classifiers have no pooler, as in HF.
-        return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." }, ignoreUnexpected: new[] { "cls.", "pooler." });
+        return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." }, ignoreUnexpected: new[] { "cls.", "pooler." }, quantization);
     }
 
     T LoadWeights<T>(T model, Device? device, ScalarType? dtype,
-                     IReadOnlyList<string>? mayBeMissing = null, IReadOnlyList<string>? ignoreUnexpected = null) where T : nn.Module
+                     IReadOnlyList<string>? mayBeMissing = null, IReadOnlyList<string>? ignoreUnexpected = null,
+                     QuantizationOptions? quantization = null) where T : nn.Module
     {
         try
         {
             using var checkpoint = SafeTensorsCheckpoint.Open(Directory);
-            StateDictLoader.Load(model, checkpoint, new StateDictLoadOptions
+            var loadOptions = new StateDictLoadOptions
             {
                 AllowMissing = mayBeMissing ?? Array.Empty<string>(),
                 IgnoreUnexpected = ignoreUnexpected ?? Array.Empty<string>(),
-            });
+            };
+            if (quantization is null) StateDictLoader.Load(model, checkpoint, loadOptions);
+            else QuantizedCheckpointLoader.Load(model, checkpoint, quantization, loadOptions);
             if (dtype is ScalarType type) model.to(type);
             if (device is not null) model.to(device);
             model.eval();

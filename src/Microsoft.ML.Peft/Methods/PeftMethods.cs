@@ -5,6 +5,7 @@ using Microsoft.ML.Peft.Methods.FullFineTuning;
 using Microsoft.ML.Peft.Methods.IA3;
 using Microsoft.ML.Peft.Methods.Lora;
 using Microsoft.ML.Peft.Methods.PrefixTuning;
+using Microsoft.ML.Peft.Methods.QLora;
 using Microsoft.ML.Peft.Methods.PromptTuning;
 using Microsoft.ML.Peft.Methods.PTuning;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public static class PeftMethods
 
     static readonly Dictionary<string, Loader> Loaders = new(StringComparer.Ordinal)
     {
-        ["LORA"] = (m, f, t) => LoraModel.Load(m, f, isTrainable: t),
+        ["LORA"] = (m, f, t) => QuantizationConfigJson.ReadFrom(f) is null ? LoraModel.Load(m, f, isTrainable: t) : QLoraModel.Load(m, f, t),  // QLoRA: LORA + quantization_config
         ["PROMPT_TUNING"] = PromptTuningModel.Load,
         ["P_TUNING"] = PTuningModel.Load,
         ["PREFIX_TUNING"] = PrefixTuningModel.Load,

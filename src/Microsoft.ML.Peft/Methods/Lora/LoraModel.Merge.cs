@@ -77,6 +77,23 @@ public sealed partial class LoraModel
         });
     }
 
+    /// <summary>
+    /// The active adapter's update <c>scaling * B @ A</c> (out, in) for each layer it adapts, by module name, in fp32
+    /// and without gradient; the caller owns the tensors. QLoRA adds them to dequantized copies of its 4-bit layers.
+    /// </summary>
+    internal Dictionary<string, Tensor> ActiveDeltas()
+    {
+        ThrowIfUnloaded();
+        var deltas = new Dictionary<string, Tensor>();
+        using var noGrad = no_grad();
+        foreach (var layer in layers.Values.Where(l => l.Has(ActiveAdapter)))
+        {
+            using var scope = NewDisposeScope();
+            deltas[layer.Name] = layer.Delta(ActiveAdapter).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        }
+        return deltas;
+    }
+
     sealed class Scope(Action onDispose) : IDisposable
     {
         Action? action = onDispose;
