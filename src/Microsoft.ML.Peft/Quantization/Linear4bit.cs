@@ -95,8 +95,15 @@ public sealed class Linear4bit : nn.Module<Tensor, Tensor>
     /// </summary>
     /// <param name="input">(..., in_features).</param>
     /// <returns>(..., out_features) in the input's dtype.</returns>
+    /// <exception cref="InvalidOperationException">The bias was made trainable (<c>requires_grad = true</c>) and autograd is on: the 4-bit base is frozen.</exception>
     public override Tensor forward(Tensor input)
     {
+        // The codes are a uint8 buffer and cannot require grad at all; a bias switched to trainable by hand would
+        // train a part of the base silently, so it is refused here, where every path (optimizer or not) passes.
+        if (bias is { requires_grad: true } && is_grad_enabled())
+            throw new InvalidOperationException(
+                "Linear4bit is a frozen 4-bit base layer: its bias has requires_grad = true, but quantized base layers cannot be trained. " +
+                "Train LoRA adapters over it (QLoRA), or load the model in full precision.");
         using var scope = NewDisposeScope();
         var compute = Options.ComputeDType;
         var w = Dequantize(compute);                                     // (out, in), no grad
