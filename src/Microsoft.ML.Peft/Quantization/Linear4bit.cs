@@ -47,7 +47,8 @@ public sealed class Linear4bit : nn.Module<Tensor, Tensor>
         if (bias is not null)
         {
             using var noGrad = no_grad();
-            this.bias = new Parameter(bias.detach().clone(), requires_grad: false);
+            // Detached like the buffers: built inside a caller's dispose scope (e.g. while loading), it must outlive it.
+            this.bias = (Parameter)new Parameter(bias.detach().clone(), requires_grad: false).DetachFromDisposeScope();
         }
         RegisterComponents();
     }
