@@ -6,6 +6,7 @@ IBenchmark[] benchmarks =
     new CheckpointLoadBenchmark(),
     new QuantizationMemoryBenchmark(),
     new TrainThroughputBenchmark(),
+    new QLoraTrainBenchmark(),
     new EncoderForwardBenchmark(),
 };
 
