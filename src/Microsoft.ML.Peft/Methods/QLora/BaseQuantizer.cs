@@ -21,6 +21,7 @@ public static class BaseQuantizer
         return TargetModuleMatcher.LinearModules(model)
             .Select(m => m.Name)
             .Where(name => !TargetModuleMatcher.IsInOutputHead(name) && !name.Split('.').Any(keep.Contains))
+            .Where(name => !name.Contains(".lora_", StringComparison.Ordinal))  // LoRA factors are trained, never quantized
             .ToList();
     }
 
