@@ -15,7 +15,7 @@ namespace Microsoft.ML.Peft.Methods.Lora;
 /// Console.WriteLine(lora.TrainableParameters());
 /// lora.SaveAdapter("my-adapter");
 /// </code></example>
-public sealed partial class LoraModel
+public sealed partial class LoraModel : IPeftModel
 {
     readonly Dictionary<string, LoraLayer> layers = new();           // by module name, in model order
     readonly Dictionary<string, LoraOptions> adapters = new();
@@ -31,6 +31,12 @@ public sealed partial class LoraModel
 
     /// <summary>The model with adapters injected; call it as before (its forward now includes the active adapter).</summary>
     public nn.Module Model { get; }
+
+    /// <inheritdoc/>
+    public string PeftType => "LORA";
+
+    /// <inheritdoc/>
+    void IPeftModel.SaveAdapter(string folder) => SaveAdapter(folder);
 
     /// <summary>Hugging Face <c>model_type</c> of the base (chooses default targets).</summary>
     public string ModelType { get; }

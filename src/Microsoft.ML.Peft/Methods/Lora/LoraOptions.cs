@@ -7,8 +7,14 @@ namespace Microsoft.ML.Peft.Methods.Lora;
 /// with A (r, in) and B (out, r) trainable and W frozen; <c>scaling = alpha / r</c> (rsLoRA: <c>alpha / sqrt(r)</c>).
 /// Property names follow PEFT's <c>LoraConfig</c> and its <c>adapter_config.json</c>.
 /// </summary>
-public sealed class LoraOptions
+public sealed class LoraOptions : IPeftMethodOptions
 {
+    /// <inheritdoc/>
+    public string PeftType => "LORA";
+
+    /// <inheritdoc/>
+    public IPeftModel Apply(TorchSharp.torch.nn.Module model) => LoraModel.Create(model, this);
+
     /// <summary>Rank r of the update (<c>r</c>). Default 8.</summary>
     public int Rank { get; set; } = 8;
 

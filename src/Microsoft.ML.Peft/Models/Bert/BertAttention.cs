@@ -20,8 +20,8 @@ public sealed class BertAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask) => output.forward(self.forward(hidden, mask), hidden);
+    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null) => output.forward(self.forward(hidden, mask, prefix), hidden);
 }
 
 /// <summary>

@@ -19,16 +19,21 @@ public sealed class BertEncoder : nn.Module
     public IList<BertLayer> Layers => layer;
 
     /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask)
+    /// <param name="hidden">(B, T, hidden) embedded input.</param>
+    /// <param name="mask">Boolean key mask, as in <see cref="BertSelfAttention.forward"/>.</param>
+    /// <param name="prefixes">Optional per-block key/value prefixes (prefix tuning), one per block.</param>
+    public Tensor forward(Tensor hidden, Tensor? mask, IReadOnlyList<KeyValuePrefix>? prefixes = null)
     {
         // Without autograd, each block's intermediates can go as soon as the block is done:
         // a dispose scope per block keeps inference memory at one block's worth.
         bool freeEachBlock = !is_grad_enabled();
-        foreach (var block in layer)
+        for (int i = 0; i < layer.Count; i++)
         {
-            if (!freeEachBlock) { hidden = block.forward(hidden, mask); continue; }
+            var block = layer[i];
+            var prefix = prefixes?[i];
+            if (!freeEachBlock) { hidden = block.forward(hidden, mask, prefix); continue; }
             using var scope = NewDisposeScope();
-            hidden = block.forward(hidden, mask).MoveToOuterDisposeScope();
+            hidden = block.forward(hidden, mask, prefix).MoveToOuterDisposeScope();
         }
         return hidden;
     }

@@ -22,10 +22,10 @@ public sealed class BertLayer : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask)
+    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
     {
-        var attended = attention.forward(hidden, mask);
+        var attended = attention.forward(hidden, mask, prefix);
         return output.forward(intermediate.forward(attended), attended);
     }
 }

@@ -5,13 +5,20 @@ namespace Microsoft.ML.Peft.Models.Bert;
 /// <summary>What the encoder returns.</summary>
 /// <param name="LastHiddenState">(B, T, hidden) contextual token states.</param>
 /// <param name="PoolerOutput">(B, hidden) tanh-projected first token, or null when the model has no pooler.</param>
-public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput);
+public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput)
+{
+    /// <summary>Number of virtual tokens (prompt tuning, P-Tuning) at the front of <see cref="LastHiddenState"/>; 0 without a prompt.</summary>
+    public int VirtualTokens { get; init; }
+
+    /// <summary>(B, T, hidden): the states of the real tokens, without the <see cref="VirtualTokens"/> in front (a view).</summary>
+    public Tensor TokenStates() => LastHiddenState.narrow(1, VirtualTokens, LastHiddenState.shape[1] - VirtualTokens);
+}
 
 /// <summary>
 /// A BERT-family encoder (BERT, RoBERTa) whose state-dict keys equal Hugging Face's
 /// <c>BertModel</c>/<c>RobertaModel</c>: <c>embeddings.*</c>, <c>encoder.layer.{i}.*</c>, <c>pooler.dense.*</c>.
 /// </summary>
-public sealed class BertModel : nn.Module
+public sealed partial class BertModel : nn.Module
 {
     readonly BertEmbeddings embeddings;
     readonly BertEncoder encoder;
@@ -46,6 +53,7 @@ public sealed class BertModel : nn.Module
     /// <param name="tokenTypeIds">(B, T) segment ids; zeros when null.</param>
     public BertOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
     {
+        if (Prompt is not null) return PromptedForward(Prompt, inputIds, attentionMask, tokenTypeIds);  // BertModel.Prompt.cs
         var hidden = embeddings.forward(inputIds, tokenTypeIds);
         using var mask = attentionMask is null ? null : KeyMask(attentionMask);
         hidden = encoder.forward(hidden, mask);

@@ -28,7 +28,11 @@ public sealed class BertSelfAttention : nn.Module
     /// <summary>Attends over the sequence; returns the context (B, T, hidden) before the output projection.</summary>
     /// <param name="hidden">(B, T, hidden) input states.</param>
     /// <param name="mask">(B, 1, 1 or T, T) boolean mask, true where a key may be attended to; null attends everywhere.</param>
-    public Tensor forward(Tensor hidden, Tensor? mask)
+    /// <param name="prefix">
+    /// Optional key/value prefix (prefix tuning), each (B, heads, P, head_dim): prepended to this layer's keys and
+    /// values and always attendable; queries stay the T real positions, so the output keeps its shape.
+    /// </param>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
     {
         long batch = hidden.shape[0], length = hidden.shape[1];
         // call() rather than forward(): call runs the module's forward hooks, through which adapters
@@ -36,6 +40,7 @@ public sealed class BertSelfAttention : nn.Module
         var q = SplitHeads(query.call(hidden), batch, length);   // (B, heads, T, head_dim)
         var k = SplitHeads(key.call(hidden), batch, length);
         var v = SplitHeads(value.call(hidden), batch, length);
+        if (prefix is not null) (k, v, mask) = prefix.Prepend(k, v, mask);  // keys/values (B, heads, P + T, head_dim)
         // The fused kernel scales by 1/sqrt(head_dim) and applies the boolean mask; its dropout is
         // the attention-probability dropout of the paper, active only in training.
         var context = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0, false);

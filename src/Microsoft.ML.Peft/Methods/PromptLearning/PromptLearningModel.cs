@@ -1,0 +1,216 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML.Peft.Core;
+using Microsoft.ML.Peft.Models.Bert;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Methods.PromptLearning;
+
+/// <summary>
+/// The common part of prompt tuning, P-Tuning and prefix tuning: a <see cref="PromptModule"/> registered under the
+/// model as <c>prompt_encoder.default</c> (PEFT's in-memory name) and set as the encoder's <see cref="BertModel.Prompt"/>,
+/// so the model is called as before. Base weights are frozen; the prompt module and the modules to save train.
+/// </summary>
+public abstract class PromptLearningModel : IPeftModel, IBertPrompt
+{
+    /// <summary>PEFT's key prefix of modules to save for prompt methods: the PeftModel's <c>base_model</c> is the model itself.</summary>
+    public const string ModulesToSaveKeyPrefix = "base_model.";
+
+    /// <summary>The key of the prompt in <c>adapter_model.safetensors</c>.</summary>
+    public const string PromptEmbeddingsKey = "prompt_embeddings";
+
+    readonly AdapterModules<PromptModule> container = new();
+    readonly Dictionary<string, bool> originalRequiresGrad;
+    bool unloaded;
+
+    /// <summary>Injects <paramref name="prompt"/> into <paramref name="model"/> and freezes the rest.</summary>
+    protected PromptLearningModel(nn.Module model, PromptLearningOptions options, PromptModule prompt, bool isPrefix)
+    {
+        options.Validate();
+        Model = model;
+        Encoder = EncoderOf(model);
+        if (Encoder.Prompt is not null) throw new InvalidOperationException("The model already has a prompt method; unload it first.");
+        IsPrefix = isPrefix;
+        NumVirtualTokens = options.NumVirtualTokens;
+        BaseModelNameOrPath = options.BaseModelNameOrPath;
+        ModulesToSave = SavedModules.Resolve(model, options.ModulesToSave);
+        originalRequiresGrad = ParameterFreezing.Snapshot(model);
+        container.Add("default", prompt);
+        model.register_module("prompt_encoder", container);
+        Encoder.Prompt = this;
+        var trainable = options.InferenceMode ? new HashSet<string>()
+            : OwnParameters().Select(p => p.ModelKey).ToHashSet();
+        ParameterFreezing.Apply(model, trainable.Contains);
+    }
+
+    /// <inheritdoc/>
+    public abstract string PeftType { get; }
+
+    /// <inheritdoc/>
+    public nn.Module Model { get; }
+
+    /// <summary>The BERT-family encoder the prompt acts on.</summary>
+    public BertModel Encoder { get; }
+
+    /// <summary>The module that produces the prompt (<c>prompt_encoder.default</c>).</summary>
+    public PromptModule Prompt => container["default"];
+
+    /// <summary>Number of virtual tokens n (prompt length, or prefix length P).</summary>
+    public int NumVirtualTokens { get; }
+
+    /// <summary>True for prefix tuning: the prompt is per-layer keys/values, not input tokens.</summary>
+    public bool IsPrefix { get; }
+
+    /// <summary>Modules trained whole and saved with the prompt.</summary>
+    public IReadOnlyList<string> ModulesToSave { get; }
+
+    /// <summary>The encoder of <paramref name="model"/>: itself, or a classifier's <see cref="ISequenceClassifier.Encoder"/>.</summary>
+    /// <exception cref="NotSupportedException">The model is not BERT-family.</exception>
+    public static BertModel EncoderOf(nn.Module model) => model switch
+    {
+        BertModel bert => bert,
+        ISequenceClassifier classifier => classifier.Encoder,
+        _ => throw new NotSupportedException($"Prompt methods need a BERT-family model (BertModel or a sequence classifier), not {model.GetType().Name}."),
+    };
+
+    /// <summary>(n, width) prompt embeddings as PEFT saves them (the encoder's output for P-Tuning and prefix projection).</summary>
+    public Tensor PromptEmbeddings() => Prompt.Embeddings();
+
+    /// <inheritdoc/>
+    public Tensor? VirtualTokenEmbeddings(long batchSize)
+    {
+        if (IsPrefix) return null;
+        var table = Prompt.Embeddings();                            // (n, hidden)
+        return table.unsqueeze(0).expand(batchSize, -1, -1);        // (B, n, hidden)
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<KeyValuePrefix>? KeyValuePrefixes(long batchSize)
+    {
+        if (!IsPrefix) return null;
+        var config = Encoder.Config;
+        int layers = config.NumHiddenLayers, heads = config.NumAttentionHeads;
+        // (n, layers * 2 * hidden) -> (n, layers * 2, heads, head_dim) -> (layers * 2, heads, n, head_dim).
+        // Row 2i holds layer i's keys and row 2i + 1 its values: PEFT's past_key_values layout.
+        var all = Prompt.Embeddings().view(NumVirtualTokens, layers * 2, heads, config.HeadDim).permute(1, 2, 0, 3);
+        var result = new KeyValuePrefix[layers];
+        for (int i = 0; i < layers; i++)
+            result[i] = new KeyValuePrefix(
+                all[2 * i].unsqueeze(0).expand(batchSize, -1, -1, -1),      // (B, heads, P, head_dim)
+                all[2 * i + 1].unsqueeze(0).expand(batchSize, -1, -1, -1));
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Parameter> TrainableParameterList() => ParameterFreezing.TrainableParameters(Model);
+
+    /// <inheritdoc/>
+    public TrainableParameterCount TrainableParameters() => TrainableParameterCount.Of(Model);
+
+    /// <inheritdoc/>
+    public IDisposable DisableAdapters()
+    {
+        ThrowIfUnloaded();
+        Encoder.Prompt = null;
+        return new ActionScope(() => Encoder.Prompt = this);
+    }
+
+    /// <summary>Removes the prompt module and restores the model's <c>requires_grad</c> flags; this object is unusable afterwards.</summary>
+    public nn.Module Unload()
+    {
+        ThrowIfUnloaded();
+        Encoder.Prompt = null;
+        Model.register_module("prompt_encoder", null!);  // TorchSharp unregisters a child given null
+        container.Dispose();
+        foreach (var (name, p) in Model.named_parameters()) p.requires_grad = originalRequiresGrad.GetValueOrDefault(name, true);
+        unloaded = true;
+        return Model;
+    }
+
+    /// <summary>
+    /// Saves in PEFT's format: <c>adapter_model.safetensors</c> with one <c>prompt_embeddings</c> tensor (n, width) and
+    /// the modules to save under <c>base_model.&lt;path&gt;</c>; <c>adapter_config.json</c> with the common fields and
+    /// <see cref="MethodConfig"/>'s.
+    /// </summary>
+    public void SaveAdapter(string folder)
+    {
+        ThrowIfUnloaded();
+        var config = Encoder.Config;
+        var json = new JsonObject
+        {
+            ["peft_type"] = PeftType,
+            ["task_type"] = ModelArchitecture.TaskType(Model),
+            ["base_model_name_or_path"] = BaseModelNameOrPath,
+            ["revision"] = null,
+            ["inference_mode"] = false,
+            ["num_virtual_tokens"] = NumVirtualTokens,
+            ["token_dim"] = config.HiddenSize,
+            ["num_transformer_submodules"] = 1,
+            ["num_attention_heads"] = config.NumAttentionHeads,
+            ["num_layers"] = config.NumHiddenLayers,
+            ["modules_to_save"] = ModulesToSave.Count > 0 ? AdapterConfigFile.Strings(ModulesToSave) : null,
+        };
+        foreach (var (key, value) in MethodConfig()) json[key] = value;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        AdapterWeightsFile.Write(folder, OwnParameters().Where(p => p.FileKey != PromptEmbeddingsKey)
+            .Select(p => (p.FileKey, (Tensor)p.Parameter))
+            .Prepend((PromptEmbeddingsKey, PromptEmbeddings())));
+        AdapterConfigFile.Write(folder, json);
+    }
+
+    /// <summary>Written to <c>base_model_name_or_path</c>.</summary>
+    public string? BaseModelNameOrPath { get; }
+
+    /// <summary>The method's own config fields (e.g. <c>prompt_tuning_init</c>, <c>encoder_hidden_size</c>).</summary>
+    protected abstract IEnumerable<KeyValuePair<string, JsonNode?>> MethodConfig();
+
+    /// <summary>Checks a saved config's architecture fields against <paramref name="model"/>.</summary>
+    /// <exception cref="InvalidDataException">A config field or a key does not fit the model (named).</exception>
+    protected static void CheckConfig(JsonObject json, nn.Module model)
+    {
+        var config = EncoderOf(model).Config;
+        AdapterConfigFile.CheckMatches(json, "token_dim", config.HiddenSize);
+        AdapterConfigFile.CheckMatches(json, "num_layers", config.NumHiddenLayers);
+        AdapterConfigFile.CheckMatches(json, "num_attention_heads", config.NumAttentionHeads);
+        AdapterConfigFile.CheckMatches(json, "num_transformer_submodules", 1);
+    }
+
+    /// <summary>Reads the weights of a saved adapter into this model (the prompt table and the modules to save).</summary>
+    protected void LoadWeights(string folder)
+    {
+        try
+        {
+            var expected = OwnParameters().Where(p => p.FileKey != PromptEmbeddingsKey)
+                .ToDictionary(p => p.FileKey, p => (Tensor)p.Parameter);
+            expected[PromptEmbeddingsKey] = ((PromptEmbedding)Prompt).Weight;
+            AdapterWeightsFile.ReadInto(folder, expected);
+        }
+        catch
+        {
+            Unload();
+            throw;
+        }
+    }
+
+    /// <summary>Options of a saved config's common fields.</summary>
+    protected static void ReadCommon(JsonObject json, PromptLearningOptions options, bool isTrainable)
+    {
+        options.NumVirtualTokens = AdapterConfigFile.RequiredInt(json, "num_virtual_tokens");
+        options.ModulesToSave = AdapterConfigFile.ReadStrings(json["modules_to_save"]) ?? new List<string>();
+        options.BaseModelNameOrPath = json["base_model_name_or_path"]?.GetValue<string>();
+        options.InferenceMode = !isTrainable;
+    }
+
+    /// <summary>The prompt module's parameters and those of the modules to save, with model and file keys.</summary>
+    IEnumerable<(string ModelKey, string FileKey, Parameter Parameter)> OwnParameters()
+    {
+        foreach (var (name, p) in Prompt.named_parameters()) yield return ($"prompt_encoder.default.{name}", PromptEmbeddingsKey, p);
+        foreach (var (key, p) in SavedModules.Parameters(Model, ModulesToSave)) yield return (key, ModulesToSaveKeyPrefix + key, p);
+    }
+
+    void ThrowIfUnloaded()
+    {
+        if (unloaded) throw new InvalidOperationException("The prompt was unloaded from this model; apply the method again.");
+    }
+}
