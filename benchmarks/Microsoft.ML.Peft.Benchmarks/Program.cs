@@ -6,6 +6,7 @@ IBenchmark[] benchmarks =
     new CheckpointLoadBenchmark(),
     new QuantizationMemoryBenchmark(),
     new TrainThroughputBenchmark(),
+    new EncoderForwardBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;

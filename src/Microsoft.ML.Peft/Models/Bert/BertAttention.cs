@@ -21,7 +21,11 @@ public sealed class BertAttention : nn.Module
     }
 
     /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null) => output.forward(self.forward(hidden, mask, prefix), hidden);
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
+    {
+        using var context = self.forward(hidden, mask, prefix);
+        return output.forward(context, hidden);
+    }
 }
 
 /// <summary>
@@ -44,5 +48,12 @@ public sealed class BertResidualOutput : nn.Module
     }
 
     /// <summary>(B, T, in) and residual (B, T, out) to (B, T, out).</summary>
-    public Tensor forward(Tensor x, Tensor residual) => LayerNorm.forward(dropout.forward(dense.call(x)) + residual);
+    public Tensor forward(Tensor x, Tensor residual)
+    {
+        using var projected = dense.call(x);
+        using var dropped = dropout.forward(projected);
+        // Without autograd the sum can go into the projection's buffer: one (B, T, out) allocation less per call.
+        using var sum = is_grad_enabled() ? dropped + residual : dropped.add_(residual);
+        return LayerNorm.forward(sum);
+    }
 }

@@ -53,9 +53,13 @@ public sealed class BertEmbeddings : nn.Module
 
         using var positions = PositionIds(inputIds);
         using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
-        var x = (inputsEmbeds ?? word_embeddings.forward(inputIds))
-              + position_embeddings.forward(positions)
-              + token_type_embeddings.forward(tokenTypeIds ?? types!);
+        // The lookups are released once summed; the second sum goes in place into the first one's fresh
+        // buffer (an add does not keep its output for backward, so this is autograd-safe).
+        using var words = inputsEmbeds is null ? word_embeddings.forward(inputIds) : null;
+        using var positional = position_embeddings.forward(positions);
+        using var typed = token_type_embeddings.forward(tokenTypeIds ?? types!);
+        using var x = (words ?? inputsEmbeds!) + positional;
+        x.add_(typed);
         return dropout.forward(LayerNorm.forward(x));
     }
 

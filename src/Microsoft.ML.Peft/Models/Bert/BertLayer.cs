@@ -25,8 +25,10 @@ public sealed class BertLayer : nn.Module
     /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
     public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
     {
-        var attended = attention.forward(hidden, mask, prefix);
-        return output.forward(intermediate.forward(attended), attended);
+        // Each intermediate is released once consumed, so inference holds one (B, T, intermediate) tensor, not two.
+        using var attended = attention.forward(hidden, mask, prefix);
+        using var expanded = intermediate.forward(attended);
+        return output.forward(expanded, attended);
     }
 }
 
@@ -45,5 +47,9 @@ public sealed class BertIntermediate : nn.Module
     }
 
     /// <summary>(B, T, hidden) to (B, T, intermediate).</summary>
-    public Tensor forward(Tensor hidden) => Activations.Apply(activation, dense.call(hidden));
+    public Tensor forward(Tensor hidden)
+    {
+        using var projected = dense.call(hidden);
+        return Activations.Apply(activation, projected);
+    }
 }

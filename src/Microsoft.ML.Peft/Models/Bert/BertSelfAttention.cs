@@ -37,14 +37,21 @@ public sealed class BertSelfAttention : nn.Module
         long batch = hidden.shape[0], length = hidden.shape[1];
         // call() rather than forward(): call runs the module's forward hooks, through which adapters
         // such as LoRA add their term while the Linear (and its state-dict key) stays in place.
-        var q = SplitHeads(query.call(hidden), batch, length);   // (B, heads, T, head_dim)
-        var k = SplitHeads(key.call(hidden), batch, length);
-        var v = SplitHeads(value.call(hidden), batch, length);
-        if (prefix is not null) (k, v, mask) = prefix.Prepend(k, v, mask);  // keys/values (B, heads, P + T, head_dim)
+        // Intermediates are released as soon as they are used (autograd keeps what it saved by itself), so that
+        // inference does not hold every projection of the layer at once.
+        using var qAll = query.call(hidden);
+        using var kAll = key.call(hidden);
+        using var vAll = value.call(hidden);
+        using var q = SplitHeads(qAll, batch, length);   // (B, heads, T, head_dim)
+        using var kOwn = SplitHeads(kAll, batch, length);
+        using var vOwn = SplitHeads(vAll, batch, length);
+        // Prefix tuning puts per-layer trainable keys/values in front: (B, heads, P + T, head_dim), key mask extended.
+        var (k, v, keyMask) = prefix is null ? (kOwn, vOwn, mask) : prefix.Prepend(kOwn, vOwn, mask);
         // The fused kernel scales by 1/sqrt(head_dim) and applies the boolean mask; its dropout is
         // the attention-probability dropout of the paper, active only in training.
-        var context = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0, false);
-        return context.transpose(1, 2).reshape(batch, length, heads * headDim);  // (B, T, hidden)
+        using var context = nn.functional.scaled_dot_product_attention(q, k, v, keyMask, training ? dropoutProbability : 0.0, false);
+        using var heads_ = context.transpose(1, 2);
+        return heads_.reshape(batch, length, heads * headDim);  // (B, T, hidden)
     }
 
     Tensor SplitHeads(Tensor x, long batch, long length) => x.view(batch, length, heads, headDim).transpose(1, 2);
