@@ -186,6 +186,7 @@ public sealed partial class PeftCatalog
             Method = method,
             LabelColumnName = labelColumnName,
             TextColumnName = textColumnName,
+            MaxLength = Math.Min(new TextClassifierOptions().MaxLength, TextClassifierOptions.UsableLength(model)),
             Training = new TrainingOptions { Epochs = maxEpochs, LearningRate = learningRate, BatchSize = batchSize },
         });
 

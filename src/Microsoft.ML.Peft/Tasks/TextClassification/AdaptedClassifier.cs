@@ -43,8 +43,6 @@ internal sealed class AdaptedClassifier : IDisposable
     public static AdaptedClassifier Create(PretrainedModel baseModel, int numLabels, Device device, int maxLength, bool bf16,
                                            Func<nn.Module, IPeftModel> attach)
     {
-        if (maxLength > baseModel.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"MaxLength {maxLength} exceeds the model's max_position_embeddings ({baseModel.Config.MaxPositionEmbeddings}).", nameof(maxLength));
         var model = baseModel.LoadSequenceClassifier(numLabels, device);
         try
         {

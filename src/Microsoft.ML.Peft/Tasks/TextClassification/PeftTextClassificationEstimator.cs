@@ -34,9 +34,9 @@ public sealed class PeftTextClassificationEstimator : IEstimator<PeftTextClassif
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.MaxLength > model.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"{nameof(TextClassifierOptions)}.{nameof(TextClassifierOptions.MaxLength)} = {options.MaxLength} exceeds the model's " +
-                $"max_position_embeddings ({model.Config.MaxPositionEmbeddings}).", nameof(options));
+        if (options.MaxLength > TextClassifierOptions.UsableLength(model))
+            throw new ArgumentException($"{nameof(TextClassifierOptions)}.{nameof(TextClassifierOptions.MaxLength)} = {options.MaxLength} exceeds the " +
+                $"{TextClassifierOptions.UsableLength(model)} tokens the model's position table holds (max_position_embeddings {model.Config.MaxPositionEmbeddings}).", nameof(options));
         (_context, _model, _options) = (context, model, options);
     }
 

@@ -67,8 +67,16 @@ public sealed partial class PeftTextClassificationTransformer : BatchedTextTrans
 
     private protected override IReadOnlyList<BatchOutputColumn<float[]>> OutputColumns { get; }
 
-    private protected override IReadOnlyList<float[]> ScoreBatch(IReadOnlyList<string> texts) =>
-        _classifier.Probabilities(texts.Select(t => t ?? "").ToArray());
+    int _scoringCalls;
+
+    /// <summary>How many batches have been scored (tests check that Transform is lazy and batched with it).</summary>
+    internal int ScoringCalls => Volatile.Read(ref _scoringCalls);
+
+    private protected override IReadOnlyList<float[]> ScoreBatch(IReadOnlyList<string> texts)
+    {
+        Interlocked.Increment(ref _scoringCalls);
+        return _classifier.Probabilities(texts.Select(t => t ?? "").ToArray());
+    }
 
     /// <summary>Saves the training curves (loss, learning rate, validation metric) as a PNG.</summary>
     /// <exception cref="InvalidOperationException">The transformer has no training history.</exception>

@@ -75,6 +75,17 @@ public sealed class TextClassifierOptions
     /// <summary>Stops training at the next optimizer step; <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>
+    /// The longest sequence <paramref name="model"/> accepts: its position table, less RoBERTa's offset (its positions
+    /// start after the padding id).
+    /// </summary>
+    public static int UsableLength(PretrainedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model.Config;
+        return config.IsRoberta ? config.MaxPositionEmbeddings - config.PadTokenId - 1 : config.MaxPositionEmbeddings;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
