@@ -22,7 +22,7 @@ public class SchemaAndDataTests(TinyClassifierFixture fixture) : IClassFixture<T
     {
         var ml = new MLContext(seed: 1);
         var data = ClassifierData.View(ml, 6, seed: 1);
-        var shapeError = Assert.Throws<ArgumentOutOfRangeException>(() => Estimator(ml).GetOutputSchema(SchemaShape.Create(data.Schema)));
+        var shapeError = Assert.Throws<ArgumentOutOfRangeException>(() => Estimator(ml).GetOutputSchema(Microsoft.ML.Peft.MLNet.SchemaChecks.ShapeOf(data.Schema)));
         var fitError = Assert.Throws<ArgumentOutOfRangeException>(() => Estimator(ml).Fit(data));
         foreach (var e in new[] { shapeError, fitError })
         {
@@ -38,7 +38,7 @@ public class SchemaAndDataTests(TinyClassifierFixture fixture) : IClassFixture<T
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(new[] { new NumericText { Label = "a", Text = 1 } });
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(Estimator(ml));
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.GetOutputSchema(SchemaShape.Create(data.Schema)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.GetOutputSchema(Microsoft.ML.Peft.MLNet.SchemaChecks.ShapeOf(data.Schema)));
         Assert.Contains("Text column 'Text'", e.Message);
         Assert.Contains("ConvertType", e.Message);
     }
@@ -50,7 +50,7 @@ public class SchemaAndDataTests(TinyClassifierFixture fixture) : IClassFixture<T
         var options = TinyClassifierFixture.Options();
         options.TextColumnName = "Body";
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Peft().TextClassifier(fixture.Model, options));
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.GetOutputSchema(SchemaShape.Create(ClassifierData.View(ml, 3, 1).Schema)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.GetOutputSchema(Microsoft.ML.Peft.MLNet.SchemaChecks.ShapeOf(ClassifierData.View(ml, 3, 1).Schema)));
         Assert.Contains("'Body' not found", e.Message);
         Assert.Contains("'Text'", e.Message);
     }

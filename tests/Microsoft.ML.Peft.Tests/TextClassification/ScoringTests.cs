@@ -53,7 +53,7 @@ public class ScoringTests(TinyClassifierFixture fixture) : IClassFixture<TinyCla
             Assert.Contains(p.PredictedText, fixture.Fitted.Classifier.ClassNames);
         }
         Microsoft.ML.Data.VBuffer<ReadOnlyMemory<char>> names = default;
-        scored.Schema["Score"].GetSlotNames(ref names);
+        scored.Schema["Score"].Annotations.GetValue("SlotNames", ref names);
         Assert.Equal(["alpha", "beta", "gamma"], names.DenseValues().Select(n => n.ToString()));
     }
 

@@ -47,7 +47,7 @@ internal sealed class AdaptedClassifier : IDisposable
         try
         {
             var peft = attach(model);
-            if (bf16) model.to(ScalarType.BFloat16);
+            if (bf16) ToBFloat16(model);
             model.eval();
             return new AdaptedClassifier(baseModel, model, peft, device, maxLength, bf16);
         }
@@ -56,6 +56,17 @@ internal sealed class AdaptedClassifier : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    // TorchSharp's Linear.to() converts only its own weight and bias, not modules hung under it (LoRA's factors), which a
+    // method would then convert lazily at the first forward, replacing parameters the trainer already holds. So every
+    // module that still has non-bf16 parameters of its own is cast here, before anyone takes the parameters.
+    static void ToBFloat16(nn.Module model)
+    {
+        model.to(ScalarType.BFloat16);
+        foreach (var (_, module) in model.named_modules())
+            if (module.parameters(recurse: false).Any(p => p.dtype != ScalarType.BFloat16))
+                module.to(ScalarType.BFloat16);
     }
 
     /// <summary>(B, num_labels) fp32 logits of <paramref name="texts"/>, with autograd as the caller's mode says.</summary>
