@@ -14,11 +14,12 @@ sealed class SampleArguments
     public string Output { get; private set; } = "output";
     public int? MaxTrainRows { get; private set; }
     public bool BFloat16 { get; private set; } = true;
+    public double? LearningRate { get; private set; }
 
     public const string Usage =
         "usage: dotnet run --project samples/TextClassification -- [--train FILE --test FILE] [--text-column Text] [--label-column Label]\n" +
         "       [--method lora|prompt|ptuning|prefix|adapter|ia3|bitfit|full] [--epochs N] [--max-length N] [--model DIR]\n" +
-        "       [--output DIR] [--max-train-rows N] [--fp32]";
+        "       [--output DIR] [--max-train-rows N] [--learning-rate X] [--fp32]";
 
     public static SampleArguments Parse(string[] args)
     {
@@ -42,6 +43,8 @@ sealed class SampleArguments
                 case "--model": result.Model = value; break;
                 case "--output": result.Output = value; break;
                 case "--max-train-rows": result.MaxTrainRows = Int(name, value); break;
+                case "--learning-rate": result.LearningRate = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr) && lr > 0
+                    ? lr : throw new ArgumentException($"--learning-rate needs a positive number, not '{value}'."); break;
                 default: throw new ArgumentException($"Unknown option {name}.\n{Usage}");
             }
         }

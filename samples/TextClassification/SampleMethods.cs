@@ -37,7 +37,7 @@ static class SampleMethods
             {
                 Epochs = arguments.Epochs,
                 BatchSize = 16,
-                LearningRate = learningRate,
+                LearningRate = arguments.LearningRate ?? learningRate,
                 Precision = arguments.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
                 LogEverySteps = 0,
             },
