@@ -32,7 +32,13 @@ Console.WriteLine($"Model: {pretrained.ModelType}, {pretrained.Config.NumHiddenL
 var train = DelimitedData.Load(ml, arguments.Train, arguments.LabelColumn, arguments.TextColumn);
 var test = DelimitedData.Load(ml, arguments.Test, arguments.LabelColumn, arguments.TextColumn);
 if (arguments.MaxTrainRows is int maxRows)
-    train = ml.Data.TakeRows(ml.Data.ShuffleRows(train, seed: 1), maxRows);
+{
+    // ShuffleRows mixes within a window, so materialise a seeded random sample instead; both pipelines train on it.
+    var rows = ml.Data.CreateEnumerable<SampleInput>(train, reuseRowObject: false).ToList();
+    new Random(1).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
+    train = ml.Data.LoadFromEnumerable(rows.Take(maxRows).ToList());
+    Console.WriteLine($"Using {Math.Min(maxRows, rows.Count)} of {rows.Count} training rows (--max-train-rows all for every row; the default keeps the run short on a CPU)");
+}
 Console.WriteLine($"Data: {Count(train)} training rows ({arguments.Train}), {Count(test)} test rows ({arguments.Test})");
 
 // 3. The PEFT classifier, in an ordinary pipeline: labels to keys, fine-tune, keys back to label text.

@@ -18,7 +18,7 @@ static class SampleMethods
     {
         (IPeftMethodOptions method, double learningRate) = arguments.Method switch
         {
-            "lora" => ((IPeftMethodOptions)new LoraOptions { Rank = 8, Alpha = 16, Dropout = 0.1 }, 5e-4),
+            "lora" => ((IPeftMethodOptions)new LoraOptions { Rank = 8, Alpha = 16, Dropout = 0.1 }, 3e-3),
             "prompt" => (new PromptTuningOptions { NumVirtualTokens = 20 }, 2e-2),
             "ptuning" => (new PTuningOptions { NumVirtualTokens = 20 }, 1e-2),
             "prefix" => (new PrefixTuningOptions { NumVirtualTokens = 20 }, 1e-2),

@@ -48,7 +48,7 @@ public sealed partial class PeftCatalog
     /// <param name="learningRate">Peak learning rate (AdamW).</param>
     /// <param name="batchSize">Examples per optimizer step.</param>
     public PeftTextClassificationEstimator LoraTextClassifier(PretrainedModel model, string labelColumnName = "Label", string textColumnName = "Text",
-        int rank = 8, double alpha = 16, double dropout = 0.1, int maxEpochs = 3, double learningRate = 5e-4, int batchSize = 16) =>
+        int rank = 8, double alpha = 16, double dropout = 0.1, int maxEpochs = 3, double learningRate = 1e-3, int batchSize = 16) =>
         Short(model, new LoraOptions { Rank = rank, Alpha = alpha, Dropout = dropout }, labelColumnName, textColumnName, maxEpochs, learningRate, batchSize);
 
     /// <summary>LoRA with full control; <see cref="TextClassifierOptions.Method"/> must be null (a default <see cref="LoraOptions"/>) or a <see cref="LoraOptions"/>.</summary>

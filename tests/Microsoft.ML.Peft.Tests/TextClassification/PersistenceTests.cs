@@ -135,6 +135,22 @@ public class PersistenceTests(TinyClassifierFixture fixture) : IClassFixture<Tin
     }
 
     [Fact]
+    public void A_bf16_classifier_round_trips_with_identical_scores()
+    {
+        using var temp = new TempFolder();
+        var options = TinyClassifierFixture.Options(epochs: 2);
+        options.UseBFloat16 = true;
+        var (chain, classifier) = TinyClassifierFixture.Fit(new MLContext(seed: 1), fixture.Model, options, rows: 24);
+        using (classifier)
+        {
+            var rows = ClassifierData.Rows(6, seed: 2);
+            var loaded = new MLContext().Model.Load(Save(chain, temp), out _);
+            using var reloaded = TinyClassifierFixture.FindClassifier(loaded);
+            Assert.Equal(Lines(chain, rows), Lines(loaded, rows));
+        }
+    }
+
+    [Fact]
     public void A_corrupt_zip_fails_clearly()
     {
         using var temp = new TempFolder();

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Peft.Tests.MLNet;
 
 namespace Microsoft.ML.Peft.Tests.TextClassification;
@@ -75,6 +76,20 @@ public class ScoringTests(TinyClassifierFixture fixture) : IClassFixture<TinyCla
         int kept = fixture.Fitted.Classifier.MaxLength - 2; // [CLS] and [SEP]
         var scored = Predict([new TextRow { Text = string.Join(' ', words) }, new TextRow { Text = string.Join(' ', words.Take(kept)) }]);
         Assert.Equal(scored[1].Score, scored[0].Score);
+    }
+
+    [Fact]
+    public void A_label_unseen_in_training_is_a_missing_key_and_still_gets_a_prediction()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ClassifierData.Rows(6, seed: 6);
+        rows[0].Label = "delta"; // MapValueToKey (fitted on alpha/beta/gamma) maps it to key 0, ML.NET's missing value
+        var scored = fixture.Fitted.Chain.Transform(ml.Data.LoadFromEnumerable(rows));
+        var predictions = ml.Data.CreateEnumerable<Prediction>(scored, reuseRowObject: false).ToList();
+        Assert.All(predictions, p => Assert.Contains(p.PredictedText, fixture.Fitted.Classifier.ClassNames));
+        Assert.Equal(0u, scored.GetColumn<uint>("Label").First());
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        Assert.InRange(metrics.MicroAccuracy, 0, 1);
     }
 
     [Fact]
