@@ -65,7 +65,7 @@ public class ScoringTests(TinyClassifierFixture fixture) : IClassFixture<TinyCla
         var rows = new[] { new NullableRow { Text = null }, new NullableRow { Text = "" }, new NullableRow { Text = "w10 w61" } };
         var scored = ml.Data.CreateEnumerable<Prediction>(fixture.Fitted.Chain.Transform(ml.Data.LoadFromEnumerable(rows)), reuseRowObject: false).ToList();
         Assert.Equal(3, scored.Count);
-        Assert.Equal(scored[0].Score, scored[1].Score);
+        Assert.Equal(scored[0].Score, scored[1].Score, (a, b) => Math.Abs(a - b) < 1e-5f);
         Assert.All(scored, p => Assert.All(p.Score, s => Assert.True(float.IsFinite(s))));
     }
 
@@ -75,7 +75,8 @@ public class ScoringTests(TinyClassifierFixture fixture) : IClassFixture<TinyCla
         var words = Enumerable.Range(0, 400).Select(i => $"w{10 + i % 30}").ToArray();
         int kept = fixture.Fitted.Classifier.MaxLength - 2; // [CLS] and [SEP]
         var scored = Predict([new TextRow { Text = string.Join(' ', words) }, new TextRow { Text = string.Join(' ', words.Take(kept)) }]);
-        Assert.Equal(scored[1].Score, scored[0].Score);
+        // Same tokens, same batch; rows of one GEMM may still round differently in the last bits.
+        Assert.Equal(scored[1].Score, scored[0].Score, (a, b) => Math.Abs(a - b) < 1e-5f);
     }
 
     [Fact]
