@@ -12,6 +12,8 @@ using Microsoft.ML.Peft.Methods.PTuning;
 namespace Microsoft.ML.Peft.Tests.TextClassification;
 
 /// <summary>Every method's estimator fits the tiny model on a separable toy task and evaluates with ML.NET's evaluator.</summary>
+// Serial, like the trainer's tests: torch's generator is process-wide, and the accuracy checks need the seeded init.
+[Collection(Microsoft.ML.Peft.Tests.Training.TrainingCollection.Name)]
 public class MethodFitTests(TinyClassifierFixture fixture) : IClassFixture<TinyClassifierFixture>
 {
     public static TheoryData<string> Methods => ["lora", "prompt", "ptuning", "prefix", "adapter", "ia3", "bitfit", "full"];

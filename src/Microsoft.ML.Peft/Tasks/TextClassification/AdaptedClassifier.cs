@@ -70,15 +70,15 @@ internal sealed class AdaptedClassifier : IDisposable
     }
 
     /// <summary>(B, num_labels) fp32 logits of <paramref name="texts"/>, with autograd as the caller's mode says.</summary>
-    public Tensor Logits(IReadOnlyList<string> texts)
+    public Tensor Logits(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null)
     {
-        var batch = BaseModel.Tokenizer.EncodeBatch(texts, null, MaxLength, PaddingMode.Longest);
+        var batch = BaseModel.Tokenizer.EncodeBatch(texts, pairs, MaxLength, PaddingMode.Longest);
         var (ids, mask, types) = batch.ToTensors(Device);
         return ((ISequenceClassifier)Model).Logits(ids, mask, types).to(ScalarType.Float32);
     }
 
     /// <summary>Class probabilities (softmax of the logits), one array per text. Thread-safe: forwards are serialized.</summary>
-    public float[][] Probabilities(IReadOnlyList<string> texts)
+    public float[][] Probabilities(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null)
     {
         if (texts.Count == 0) return [];
         float[] flat;
@@ -86,7 +86,7 @@ internal sealed class AdaptedClassifier : IDisposable
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var probabilities = nn.functional.softmax(Logits(texts), dim: -1).cpu();
+            var probabilities = nn.functional.softmax(Logits(texts, pairs), dim: -1).cpu();
             flat = probabilities.data<float>().ToArray();
         }
         int classes = NumLabels;
@@ -108,7 +108,7 @@ internal sealed class AdaptedClassifier : IDisposable
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 int n = Math.Min(batchSize, data.Count - start);
-                var logits = Logits(data.Texts.AsSpan(start, n).ToArray());
+                var logits = Logits(data.Texts.AsSpan(start, n).ToArray(), data.Pairs?.AsSpan(start, n).ToArray());
                 var labels = tensor(data.Labels.AsSpan(start, n).ToArray(), device: Device);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += (int)logits.argmax(-1).eq(labels).sum().item<long>();

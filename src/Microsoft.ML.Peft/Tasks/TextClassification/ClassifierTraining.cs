@@ -19,7 +19,7 @@ internal static class ClassifierTraining
 
         Tensor Loss(int[] rows)
         {
-            var logits = classifier.Logits(rows.Select(i => train.Texts[i]).ToArray());
+            var logits = classifier.Logits(rows.Select(i => train.Texts[i]).ToArray(), train.Pairs is null ? null : rows.Select(i => train.Pairs[i]).ToArray());
             var labels = tensor(rows.Select(i => train.Labels[i]).ToArray(), device: classifier.Device);
             return nn.functional.cross_entropy(logits, labels);
         }

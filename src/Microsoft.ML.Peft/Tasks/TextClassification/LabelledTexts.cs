@@ -9,14 +9,18 @@ namespace Microsoft.ML.Peft.Tasks.TextClassification;
 /// </summary>
 internal sealed class LabelledTexts
 {
-    LabelledTexts(string[] texts, long[] labels, string[] classNames)
+    LabelledTexts(string[] texts, string[]? pairs, long[] labels, string[] classNames)
     {
         Texts = texts;
+        Pairs = pairs;
         Labels = labels;
         ClassNames = classNames;
     }
 
     public string[] Texts { get; }
+
+    /// <summary>The second text of each row (sentence pairs); null when there is no pair column.</summary>
+    public string[]? Pairs { get; }
 
     /// <summary>0-based class index per row (key value minus one).</summary>
     public long[] Labels { get; }
@@ -31,19 +35,22 @@ internal sealed class LabelledTexts
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (the message names it and the fix).</exception>
     /// <exception cref="InvalidOperationException">No labelled rows, or fewer than two distinct classes.</exception>
-    public static LabelledTexts Read(IDataView data, string labelColumnName, string textColumnName)
+    public static LabelledTexts Read(IDataView data, string labelColumnName, string textColumnName, string? pairColumnName = null)
     {
         var label = SchemaChecks.CheckKeyLabelColumn(data.Schema, labelColumnName);
         var text = SchemaChecks.CheckTextColumn(data.Schema, textColumnName);
+        DataViewSchema.Column? pair = pairColumnName is null ? null : SchemaChecks.CheckTextColumn(data.Schema, pairColumnName, "Second text");
         string[] classNames = SchemaChecks.ReadKeyValues(label);
         var getKey = KeyReader(label);
 
         var texts = new List<string>();
+        var pairs = pair is null ? null : new List<string>();
         var labels = new List<long>();
-        using (var cursor = data.GetRowCursor([label, text]))
+        using (var cursor = data.GetRowCursor(pair is DataViewSchema.Column p ? [label, text, p] : [label, text]))
         {
             var readKey = getKey(cursor);
             var readText = cursor.GetGetter<ReadOnlyMemory<char>>(text);
+            var readPair = pair is DataViewSchema.Column pc ? cursor.GetGetter<ReadOnlyMemory<char>>(pc) : null;
             ReadOnlyMemory<char> value = default;
             while (cursor.MoveNext())
             {
@@ -53,6 +60,11 @@ internal sealed class LabelledTexts
                     throw new InvalidOperationException($"Label column '{labelColumnName}' holds key {key}, beyond its {classNames.Length} key values.");
                 readText(ref value);
                 texts.Add(value.ToString());
+                if (readPair is not null)
+                {
+                    readPair(ref value);
+                    pairs!.Add(value.ToString());
+                }
                 labels.Add((long)key - 1);
             }
         }
@@ -65,7 +77,7 @@ internal sealed class LabelledTexts
         if (seen.Length < 2)
             throw new InvalidOperationException(
                 $"Every training row has the same label ('{classNames[seen[0]]}' in column '{labelColumnName}'); a classifier needs examples of at least two classes.");
-        return new LabelledTexts(texts.ToArray(), labels.ToArray(), classNames);
+        return new LabelledTexts(texts.ToArray(), pairs?.ToArray(), labels.ToArray(), classNames);
     }
 
     /// <summary>Splits off a seeded random <paramref name="fraction"/> of the rows (at least one) for validation.</summary>
@@ -78,7 +90,8 @@ internal sealed class LabelledTexts
         LabelledTexts Take(IEnumerable<int> rows)
         {
             var list = rows.ToArray();
-            return new LabelledTexts(list.Select(i => Texts[i]).ToArray(), list.Select(i => Labels[i]).ToArray(), ClassNames);
+            return new LabelledTexts(list.Select(i => Texts[i]).ToArray(), Pairs is null ? null : list.Select(i => Pairs[i]).ToArray(),
+                list.Select(i => Labels[i]).ToArray(), ClassNames);
         }
         return (Take(order.Skip(held)), Take(order.Take(held)));
     }

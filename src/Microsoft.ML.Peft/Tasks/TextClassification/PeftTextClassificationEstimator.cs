@@ -54,7 +54,7 @@ public sealed class PeftTextClassificationEstimator : IEstimator<PeftTextClassif
         using var channel = host.Start("Fit");
         void Log(string line) => channel.Info(line);
 
-        var data = LabelledTexts.Read(input, _options.LabelColumnName, _options.TextColumnName);
+        var data = LabelledTexts.Read(input, _options.LabelColumnName, _options.TextColumnName, _options.PairColumnName);
         var (train, validation) = data.Split(_options.ValidationFraction, _options.Training.Seed);
         var device = TorchDevices.Resolve(_options.Device, _context);
         Log($"{_options.Method!.PeftType} text classifier: {train.Count} training rows, {validation?.Count ?? 0} validation rows, " +
@@ -70,8 +70,8 @@ public sealed class PeftTextClassificationEstimator : IEstimator<PeftTextClassif
             var clock = Stopwatch.StartNew();
             var result = ClassifierTraining.Train(classifier, train, validation, _options, Log);
             Log($"trained {result.StepsCompleted} steps in {clock.Elapsed.TotalSeconds:F1} s ({result.StopReason})");
-            return new PeftTextClassificationTransformer(_options.TextColumnName, _options.ScoringBatchSize, data.ClassNames, classifier,
-                reference, _options.EmbedBaseModel, result.History);
+            return new PeftTextClassificationTransformer(_options.TextColumnName, _options.PairColumnName, _options.ScoringBatchSize, data.ClassNames,
+                classifier, reference, _options.EmbedBaseModel, result.History);
         }
         catch
         {
@@ -90,6 +90,7 @@ public sealed class PeftTextClassificationEstimator : IEstimator<PeftTextClassif
         ArgumentNullException.ThrowIfNull(inputSchema);
         SchemaChecks.CheckKeyLabelColumn(inputSchema, _options.LabelColumnName);
         SchemaChecks.CheckTextColumn(inputSchema, _options.TextColumnName);
+        if (_options.PairColumnName is string pair) SchemaChecks.CheckTextColumn(inputSchema, pair, "Second text");
         return MulticlassOutputColumns.AppendTo(inputSchema);
     }
 }

@@ -36,7 +36,8 @@ public sealed partial class PeftTextClassificationTransformer
     /// <summary>What <c>Config.json</c> in the model zip holds.</summary>
     internal sealed record SavedConfig(
         int FormatVersion, string TextColumnName, int BatchSize, string[] ClassNames, int MaxLength, string PeftType,
-        bool BFloat16, BaseModelReference BaseModel, bool BaseModelEmbedded, string[] BaseModelFiles, string[] AdapterFiles);
+        bool BFloat16, BaseModelReference BaseModel, bool BaseModelEmbedded, string[] BaseModelFiles, string[] AdapterFiles,
+        string? PairColumnName = null);
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -48,7 +49,7 @@ public sealed partial class PeftTextClassificationTransformer
         // Embed what the loader reads (config, weights, tokenizer files): every top-level file of the folder.
         string[] baseFiles = EmbedBaseModel ? ModelFileEntries.Save(ctx, BaseModelPrefix, _classifier.BaseModel.Directory) : [];
         ModelStreams.SaveJson(ctx, ConfigEntry, new SavedConfig(1, TextColumnName, BatchSize, [.. ClassNames], MaxLength, PeftType,
-            _classifier.BFloat16, _baseModel, EmbedBaseModel, baseFiles, adapterFiles));
+            _classifier.BFloat16, _baseModel, EmbedBaseModel, baseFiles, adapterFiles, PairColumnName));
         if (TrainingHistory is not null)
             ctx.SaveTextStream(HistoryEntry, writer => writer.Write(TrainingHistory.ToJson()));
     }
@@ -77,7 +78,7 @@ public sealed partial class PeftTextClassificationTransformer
 
         TrainingHistory? history = null;
         ctx.TryLoadTextStream(HistoryEntry, reader => history = TrainingHistory.FromJson(reader.ReadToEnd()));
-        return new PeftTextClassificationTransformer(config.TextColumnName, config.BatchSize, config.ClassNames, classifier,
-            config.BaseModel, config.BaseModelEmbedded, history);
+        return new PeftTextClassificationTransformer(config.TextColumnName, config.PairColumnName, config.BatchSize, config.ClassNames,
+            classifier, config.BaseModel, config.BaseModelEmbedded, history);
     }
 }

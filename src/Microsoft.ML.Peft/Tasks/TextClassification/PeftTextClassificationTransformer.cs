@@ -26,11 +26,16 @@ public sealed partial class PeftTextClassificationTransformer : BatchedTextTrans
 {
     readonly AdaptedClassifier _classifier;
     readonly BaseModelReference _baseModel;
+    readonly string? _pairColumnName;
 
-    internal PeftTextClassificationTransformer(string textColumnName, int batchSize, string[] classNames, AdaptedClassifier classifier,
-                                               BaseModelReference baseModel, bool embedBaseModel, TrainingHistory? history)
+    /// <summary>The second text column of sentence-pair models; null for single texts.</summary>
+    public override string? PairColumnName => _pairColumnName;
+
+    internal PeftTextClassificationTransformer(string textColumnName, string? pairColumnName, int batchSize, string[] classNames,
+                                               AdaptedClassifier classifier, BaseModelReference baseModel, bool embedBaseModel, TrainingHistory? history)
         : base(textColumnName, batchSize)
     {
+        _pairColumnName = pairColumnName;
         if (classNames.Length != classifier.NumLabels)
             throw new ArgumentException($"{classNames.Length} class names for a classifier of {classifier.NumLabels} labels.", nameof(classNames));
         ClassNames = classNames;
@@ -76,6 +81,12 @@ public sealed partial class PeftTextClassificationTransformer : BatchedTextTrans
     {
         Interlocked.Increment(ref _scoringCalls);
         return _classifier.Probabilities(texts.Select(t => t ?? "").ToArray());
+    }
+
+    private protected override IReadOnlyList<float[]> ScoreBatch(IReadOnlyList<string> texts, IReadOnlyList<string> pairs)
+    {
+        Interlocked.Increment(ref _scoringCalls);
+        return _classifier.Probabilities(texts.Select(t => t ?? "").ToArray(), pairs.Select(t => t ?? "").ToArray());
     }
 
     /// <summary>Saves the training curves (loss, learning rate, validation metric) as a PNG.</summary>

@@ -32,6 +32,12 @@ public sealed class TextClassifierOptions
     public string TextColumnName { get; set; } = "Text";
 
     /// <summary>
+    /// An optional second text column for sentence-pair tasks (entailment, paraphrase, question/answer): each row is
+    /// encoded as <c>[CLS] text [SEP] pair [SEP]</c> with segment ids, as the model was pre-trained. Null (the default) for single texts.
+    /// </summary>
+    public string? PairColumnName { get; set; }
+
+    /// <summary>
     /// Longest token sequence seen by the model (special tokens included); longer texts are truncated. Default 128;
     /// at most the model's <c>max_position_embeddings</c>.
     /// </summary>
@@ -95,6 +101,8 @@ public sealed class TextClassifierOptions
         Training.Validate();
         ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
         ArgumentException.ThrowIfNullOrWhiteSpace(TextColumnName, nameof(TextColumnName));
+        if (PairColumnName is not null && (string.IsNullOrWhiteSpace(PairColumnName) || PairColumnName == TextColumnName))
+            throw new ArgumentException($"{nameof(TextClassifierOptions)}.{nameof(PairColumnName)} = '{PairColumnName}' must name a second text column, other than '{TextColumnName}'.", nameof(PairColumnName));
         if (MaxLength < 2)
             throw new ArgumentException($"{nameof(TextClassifierOptions)}.{nameof(MaxLength)} = {MaxLength} must be at least 2 (room for the special tokens).", nameof(MaxLength));
         if (ScoringBatchSize < 1)
