@@ -17,6 +17,8 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
     readonly InputColumnBuffer?[] _buffers;
     readonly Delegate?[] _outputGetters;
     readonly ValueGetter<ReadOnlyMemory<char>> _readText;
+    readonly ValueGetter<ReadOnlyMemory<char>>? _readPair;
+    readonly List<string>? _pairs;
     readonly ValueGetter<DataViewRowId> _readId;
     readonly DataViewRowId[] _ids;
     readonly List<string> _texts;
@@ -38,6 +40,11 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
         _texts = new List<string>(capacity);
         _readId = input.GetIdGetter();
         _readText = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[transformer.TextColumnName]);
+        if (transformer.PairColumnName is string pair)
+        {
+            _readPair = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[pair]);
+            _pairs = new List<string>(capacity);
+        }
 
         _buffers = new InputColumnBuffer?[_inputCount];
         foreach (var column in input.Schema)
@@ -76,6 +83,7 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
         _count = 0;
         _slot = -1;
         _texts.Clear();
+        _pairs?.Clear();
         ReadOnlyMemory<char> text = default;
         while (_count < _ids.Length && _input.MoveNext())
         {
@@ -84,11 +92,16 @@ internal sealed class BatchedCursor<TResult> : DataViewRowCursor
                 buffer?.Fill(_count);
             _readText(ref text);
             _texts.Add(text.ToString());
+            if (_readPair is not null)
+            {
+                _readPair(ref text);
+                _pairs!.Add(text.ToString());
+            }
             _count++;
         }
         if (_count == 0)
             return false;
-        _results = _transformer.Score(_texts);
+        _results = _transformer.Score(_texts, _pairs);
         return true;
     }
 

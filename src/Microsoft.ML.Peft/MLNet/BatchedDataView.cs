@@ -41,6 +41,8 @@ internal sealed class BatchedDataView<TResult> : IDataView
         var text = _input.Schema[_transformer.TextColumnName];
         if (!needed[text.Index])
             inputColumns.Add(text);
+        if (_transformer.PairColumnName is string pairName && _input.Schema[pairName] is var pair && !inputColumns.Contains(pair))
+            inputColumns.Add(pair);
         return new BatchedCursor<TResult>(_transformer, _input.GetRowCursor(inputColumns, rand), Schema, needed);
     }
 

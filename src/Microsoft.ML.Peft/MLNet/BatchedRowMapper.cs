@@ -26,7 +26,15 @@ internal sealed class BatchedRowMapper<TResult> : IRowToRowMapper
     {
         var needed = new HashSet<int>();
         foreach (var column in dependingColumns)
-            needed.Add(column.Index < InputSchema.Count ? column.Index : InputSchema[_transformer.TextColumnName].Index);
+        {
+            if (column.Index < InputSchema.Count)
+            {
+                needed.Add(column.Index);
+                continue;
+            }
+            needed.Add(InputSchema[_transformer.TextColumnName].Index);
+            if (_transformer.PairColumnName is string pair) needed.Add(InputSchema[pair].Index);
+        }
         return InputSchema.Where(c => needed.Contains(c.Index)).ToList();
     }
 
@@ -44,7 +52,7 @@ internal sealed class BatchedRowMapper<TResult> : IRowToRowMapper
         readonly DataViewRow _input;
         readonly bool[] _active;
         readonly Delegate?[] _outputGetters;
-        readonly ValueGetter<ReadOnlyMemory<char>>? _readText;
+        readonly ValueGetter<ReadOnlyMemory<char>>? _readText, _readPair;
         readonly BatchedTextTransformer<TResult> _transformer;
         long _scoredPosition = -1;
         TResult _result = default!;
@@ -62,7 +70,11 @@ internal sealed class BatchedRowMapper<TResult> : IRowToRowMapper
                 if (active[inputCount + i])
                     _outputGetters[i] = outputs[i].MakeGetter(Current);
             if (_outputGetters.Any(g => g is not null))
+            {
                 _readText = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[transformer.TextColumnName]);
+                if (transformer.PairColumnName is string pair)
+                    _readPair = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[pair]);
+            }
         }
 
         public override DataViewSchema Schema { get; }
@@ -80,7 +92,14 @@ internal sealed class BatchedRowMapper<TResult> : IRowToRowMapper
             {
                 ReadOnlyMemory<char> text = default;
                 _readText!(ref text);
-                _result = _transformer.Score([text.ToString()])[0];
+                string first = text.ToString();
+                string[]? pair = null;
+                if (_readPair is not null)
+                {
+                    _readPair(ref text);
+                    pair = [text.ToString()];
+                }
+                _result = _transformer.Score([first], pair)[0];
                 _scoredPosition = position;
             }
             return _result;

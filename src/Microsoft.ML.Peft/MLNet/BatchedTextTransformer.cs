@@ -49,6 +49,16 @@ public abstract class BatchedTextTransformer<TResult> : ITransformer, ICanSaveMo
     /// <summary>Scores one batch: exactly one result per text, in order. May be called concurrently (see remarks).</summary>
     private protected abstract IReadOnlyList<TResult> ScoreBatch(IReadOnlyList<string> texts);
 
+    /// <summary>
+    /// An optional second text column read with the first (sentence pairs); null for none. When set, batches go to
+    /// <see cref="ScoreBatch(IReadOnlyList{string}, IReadOnlyList{string})"/>.
+    /// </summary>
+    public virtual string? PairColumnName => null;
+
+    /// <summary>Scores one batch of text pairs (only called when <see cref="PairColumnName"/> is set).</summary>
+    private protected virtual IReadOnlyList<TResult> ScoreBatch(IReadOnlyList<string> texts, IReadOnlyList<string> pairs) =>
+        throw new NotSupportedException($"{GetType().Name} does not score text pairs.");
+
     /// <summary>Writes the model into ML.NET's model file (version info, config, weights).</summary>
     private protected abstract void SaveModel(ModelSaveContext ctx);
 
@@ -60,6 +70,7 @@ public abstract class BatchedTextTransformer<TResult> : ITransformer, ICanSaveMo
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         SchemaChecks.CheckTextColumn(inputSchema, TextColumnName);
+        if (PairColumnName is string pair) SchemaChecks.CheckTextColumn(inputSchema, pair, "Second text");
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         foreach (var column in OutputColumns)
@@ -91,9 +102,9 @@ public abstract class BatchedTextTransformer<TResult> : ITransformer, ICanSaveMo
     internal IReadOnlyList<BatchOutputColumn<TResult>> Outputs => OutputColumns;
 
     /// <summary>Calls the batch scorer and checks that it kept its side of the contract.</summary>
-    internal IReadOnlyList<TResult> Score(IReadOnlyList<string> texts)
+    internal IReadOnlyList<TResult> Score(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null)
     {
-        var results = ScoreBatch(texts);
+        var results = pairs is null ? ScoreBatch(texts) : ScoreBatch(texts, pairs);
         if (results is null || results.Count != texts.Count)
             throw new InvalidOperationException(
                 $"{GetType().Name} returned {results?.Count.ToString() ?? "null"} results for a batch of {texts.Count} texts; it must return one per text.");
