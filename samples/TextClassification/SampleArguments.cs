@@ -22,7 +22,7 @@ sealed class SampleArguments
 
     public const string Usage =
         "usage: dotnet run --project samples/TextClassification -- [--train FILE --test FILE] [--text-column Text] [--label-column Label]\n" +
-        "       [--method lora|prompt|ptuning|prefix|adapter|ia3|bitfit|full] [--epochs N] [--max-length N] [--model DIR]\n" +
+        "       [--method lora|qlora|prompt|ptuning|prefix|adapter|ia3|bitfit|full] [--epochs N] [--max-length N] [--model DIR]\n" +
         "       [--output DIR] [--max-train-rows N|all] [--learning-rate X] [--fp32]";
 
     public static SampleArguments Parse(string[] args)

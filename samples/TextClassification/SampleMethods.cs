@@ -8,6 +8,7 @@ using Microsoft.ML.Peft.Methods.Lora;
 using Microsoft.ML.Peft.Methods.PrefixTuning;
 using Microsoft.ML.Peft.Methods.PromptTuning;
 using Microsoft.ML.Peft.Methods.PTuning;
+using Microsoft.ML.Peft.Methods.QLora;
 using Microsoft.ML.Peft.Tasks.TextClassification;
 using Microsoft.ML.Peft.Training;
 
@@ -19,6 +20,8 @@ static class SampleMethods
         (IPeftMethodOptions method, double learningRate) = arguments.Method switch
         {
             "lora" => ((IPeftMethodOptions)new LoraOptions { Rank = 8, Alpha = 16, Dropout = 0.1 }, 3e-3),
+            // LoRA over a 4-bit NF4 base (block 64, double quantization): MiniLM's layer sizes are multiples of 64.
+            "qlora" => (new QLoraOptions { Lora = new LoraOptions { Rank = 8, Alpha = 16, Dropout = 0.1 } }, 3e-3),
             "prompt" => (new PromptTuningOptions { NumVirtualTokens = 20 }, 2e-2),
             "ptuning" => (new PTuningOptions { NumVirtualTokens = 20 }, 1e-2),
             "prefix" => (new PrefixTuningOptions { NumVirtualTokens = 20 }, 1e-2),

@@ -151,6 +151,23 @@ public class PersistenceTests(TinyClassifierFixture fixture) : IClassFixture<Tin
     }
 
     [Fact]
+    public void A_qlora_classifier_round_trips_with_identical_scores()
+    {
+        // The zip holds the LoRA adapter with its quantization record; loading quantizes the referenced base again.
+        using var temp = new TempFolder();
+        var options = TinyClassifierFixture.Options(MethodFitTests.QLora(), 1e-2, epochs: 2);
+        var (chain, classifier) = TinyClassifierFixture.Fit(new MLContext(seed: 1), fixture.Model, options, rows: 24);
+        using (classifier)
+        {
+            var rows = ClassifierData.Rows(6, seed: 2);
+            var loaded = new MLContext().Model.Load(Save(chain, temp), out _);
+            using var reloaded = TinyClassifierFixture.FindClassifier(loaded);
+            Assert.Equal("LORA", reloaded.PeftType);
+            Assert.Equal(Lines(chain, rows), Lines(loaded, rows));
+        }
+    }
+
+    [Fact]
     public void A_corrupt_zip_fails_clearly()
     {
         using var temp = new TempFolder();
