@@ -6,9 +6,10 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Methods.Lora;
 
 /// <summary>
-/// The LoRA adapters of one targeted <c>Linear</c>. The Linear stays where it is (its keys, e.g.
+/// The LoRA adapters of one targeted <c>Linear</c> or GPT-2 <c>Conv1D</c>. The layer stays where it is (its keys, e.g.
 /// <c>...query.weight</c>, do not change); the factors become its children <c>lora_A.{adapter}</c> (r, in) and
 /// <c>lora_B.{adapter}</c> (out, r), and a forward hook on it adds <c>B(A(dropout(x))) * scaling</c> to its output.
+/// A Conv1D stores W as (in, out) (PEFT's <c>fan_in_fan_out</c>), so merging adds <c>(B @ A)ᵀ</c> there.
 /// </summary>
 /// <remarks>
 /// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and our models hold their layers in
@@ -23,10 +24,11 @@ internal sealed class LoraLayer
     readonly HashSet<string> merged = new();
     readonly Action removeHook;
 
-    public LoraLayer(string name, Linear baseLayer)
+    public LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer)
     {
         Name = name;
         Base = baseLayer;
+        FanInFanOut = LoraTargets.FanInFanOut(baseLayer);
         baseLayer.register_module("lora_A", loraA);
         baseLayer.register_module("lora_B", loraB);
         baseLayer.register_module("lora_dropout", dropouts);  // no parameters; registered so train()/eval() reach it
@@ -36,8 +38,17 @@ internal sealed class LoraLayer
     /// <summary>Full dotted module name of the Linear, e.g. <c>bert.encoder.layer.0.attention.self.query</c>.</summary>
     public string Name { get; }
 
-    /// <summary>The adapted layer, W (out, in).</summary>
-    public Linear Base { get; }
+    /// <summary>The adapted layer.</summary>
+    public nn.Module<Tensor, Tensor> Base { get; }
+
+    /// <summary>Whether <see cref="Weight"/> is stored (in, out) (a Conv1D) rather than (out, in).</summary>
+    public bool FanInFanOut { get; }
+
+    /// <summary>The base weight: (out, in), or (in, out) when <see cref="FanInFanOut"/>.</summary>
+    public Tensor Weight => LoraTargets.Weight(Base);
+
+    /// <summary>The base bias (out), or null.</summary>
+    public Tensor? Bias => LoraTargets.Bias(Base);
 
     /// <summary>The adapter used by forward; null for none.</summary>
     public string? Active { get; set; }
@@ -58,8 +69,8 @@ internal sealed class LoraLayer
     /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
     public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
     {
-        var weight = Base.weight!;  // (out, in)
-        long outFeatures = weight.shape[0], inFeatures = weight.shape[1];
+        var weight = Weight;  // (out, in), or (in, out) for a Conv1D
+        long outFeatures = weight.shape[FanInFanOut ? 1 : 0], inFeatures = weight.shape[FanInFanOut ? 0 : 1];
         var a = nn.Linear(inFeatures, rank, hasBias: false, device: weight.device, dtype: weight.dtype);  // weight (r, in)
         var b = nn.Linear(rank, outFeatures, hasBias: false, device: weight.device, dtype: weight.dtype); // weight (out, r)
         using (no_grad())
@@ -93,7 +104,7 @@ internal sealed class LoraLayer
     /// </summary>
     public void FollowBase()
     {
-        var w = Base.weight!;
+        var w = Weight;
         foreach (var adapter in scalings.Keys)
             foreach (var factor in new[] { loraA[adapter], loraB[adapter] })
             {
@@ -104,18 +115,22 @@ internal sealed class LoraLayer
             }
     }
 
-    /// <summary><c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W.</summary>
+    /// <summary>
+    /// <c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W; transposed to
+    /// (in, out) for a Conv1D.
+    /// </summary>
     public Tensor Delta(string adapter)
     {
         FollowBase();
-        return loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+        var delta = loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+        return FanInFanOut ? delta.t() : delta;
     }
 
     /// <summary>Whether W + delta would be finite everywhere (the safe-merge check, made before anything is written).</summary>
     public bool MergeIsFinite(string adapter)
     {
         using var scope = NewDisposeScope();
-        using (no_grad()) return Base.weight!.add(Delta(adapter)).isfinite().all().item<bool>();
+        using (no_grad()) return Weight.add(Delta(adapter)).isfinite().all().item<bool>();
     }
 
     /// <summary>W += scaling * B @ A.</summary>
@@ -123,7 +138,7 @@ internal sealed class LoraLayer
     {
         if (!merged.Add(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) Base.weight!.add_(Delta(adapter));
+        using (no_grad()) Weight.add_(Delta(adapter));
     }
 
     /// <summary>W -= scaling * B @ A.</summary>
@@ -131,10 +146,10 @@ internal sealed class LoraLayer
     {
         if (!merged.Remove(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) Base.weight!.sub_(Delta(adapter));
+        using (no_grad()) Weight.sub_(Delta(adapter));
     }
 
-    /// <summary>Removes the hook and every adapter child, leaving a plain Linear (merged updates stay in W).</summary>
+    /// <summary>Removes the hook and every adapter child, leaving a plain layer (merged updates stay in W).</summary>
     public void Detach()
     {
         removeHook();
