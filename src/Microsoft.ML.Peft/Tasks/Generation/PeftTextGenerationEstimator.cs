@@ -51,39 +51,69 @@ public sealed class PeftTextGenerationEstimator : IEstimator<PeftTextGenerationT
     public PeftTextGenerationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var model = decoder.LoadModel();
+        var (model, peft) = Prepare();
         var module = (nn.Module)model;
-        int maxLength = Math.Min(options.MaxSequenceLength ?? model.MaxPositions, model.MaxPositions);
-        var tokenizer = decoder.Tokenizer;
-        var examples = options.IsPromptCompletion
-            ? TextColumns.ReadPairs(input, options.PromptColumnName!, options.CompletionColumnName!)
-                .Select(p => CausalLmExamples.FromPromptCompletion(tokenizer, p.Item1, p.Item2, maxLength)).OfType<CausalLmExample>().ToList()
-            : TextColumns.Read(input, options.TextColumnName).SelectMany(t => CausalLmExamples.FromText(tokenizer, t, maxLength)).ToList();
-        if (examples.Count == 0)
-            throw new InvalidOperationException($"No training text: every row of column '{(options.IsPromptCompletion ? options.CompletionColumnName : options.TextColumnName)}' is empty.");
-
-        IPeftModel peft;
         try
         {
-            peft = method.Apply(module);
+            int maxLength = Math.Min(options.MaxSequenceLength ?? model.MaxPositions, model.MaxPositions);
+            var tokenizer = decoder.Tokenizer;
+            var examples = options.IsPromptCompletion
+                ? TextColumns.ReadPairs(input, options.PromptColumnName!, options.CompletionColumnName!)
+                    .Select(p => CausalLmExamples.FromPromptCompletion(tokenizer, p.Item1, p.Item2, maxLength)).OfType<CausalLmExample>().ToList()
+                : TextColumns.Read(input, options.TextColumnName).SelectMany(t => CausalLmExamples.FromText(tokenizer, t, maxLength)).ToList();
+            if (examples.Count == 0)
+                throw new InvalidOperationException($"No training text: every row of column '{(options.IsPromptCompletion ? options.CompletionColumnName : options.TextColumnName)}' is empty.");
+
+            var training = options.Training;
+            int batch = training.BatchSize;
+            int batchesPerEpoch = (examples.Count + batch - 1) / batch;
+            var trainer = new Trainer<CausalLmExample[]>(training, module.named_parameters(), b =>
+            {
+                var (ids, mask, labels) = CausalLmExamples.Collate(b, tokenizer.SpecialTokens.Pad);
+                return CausalLmLoss.Mean(model, ids, mask, labels);
+            }) { Model = module, Log = Log };
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            LastTrainingResult = trainer.Fit(epoch => epoch.Permutation(examples.Count).Select(i => examples[i]).Chunk(batch), batchesPerEpoch);
+            LastTrainingSeconds = watch.Elapsed.TotalSeconds;
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+        return Wrap(model, peft);
+    }
+
+    /// <summary>
+    /// The transformer <see cref="Fit"/> starts from: base weights with the method applied and no training step
+    /// (for LoRA and IA3 this computes exactly the base model). Use it for "before fine-tuning" figures.
+    /// </summary>
+    /// <exception cref="ArgumentException">The method cannot be applied to this decoder.</exception>
+    public PeftTextGenerationTransformer CreateBaseline()
+    {
+        var (model, peft) = Prepare();
+        return Wrap(model, peft);
+    }
+
+    // Loads the base weights and applies the method; a method that does not fit the architecture says so by name.
+    (ICausalLM Model, IPeftModel Peft) Prepare()
+    {
+        var model = decoder.LoadModel();
+        var module = (nn.Module)model;
+        try
+        {
+            return (model, method.Apply(module));
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidCastException)
         {
             module.Dispose();
             throw new ArgumentException($"PEFT method {method.PeftType} cannot be applied to the {decoder.ModelType} decoder in {decoder.Directory}: {e.Message}", nameof(method), e);
         }
-        var training = options.Training;
-        int batch = training.BatchSize;
-        int batchesPerEpoch = (examples.Count + batch - 1) / batch;
-        var trainer = new Trainer<CausalLmExample[]>(training, module.named_parameters(), b =>
-        {
-            var (ids, mask, labels) = CausalLmExamples.Collate(b, tokenizer.SpecialTokens.Pad);
-            return CausalLmLoss.Mean(model, ids, mask, labels);
-        }) { Model = module, Log = Log };
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        LastTrainingResult = trainer.Fit(epoch => epoch.Permutation(examples.Count).Select(i => examples[i]).Chunk(batch), batchesPerEpoch);
-        LastTrainingSeconds = watch.Elapsed.TotalSeconds;
-        module.eval();
+    }
+
+    PeftTextGenerationTransformer Wrap(ICausalLM model, IPeftModel peft)
+    {
+        ((nn.Module)model).eval();
         var state = new GenerationModelState(decoder, peft, GenerationModelState.HashBase(decoder.Directory));
         return new PeftTextGenerationTransformer(state, options);
     }
