@@ -23,7 +23,7 @@ public static class Pretrainer
     /// <summary>Runs the command.</summary>
     public static void Run(string[] args)
     {
-        int steps = int.Parse(Option(args, "--steps") ?? "900");
+        int steps = int.Parse(Option(args, "--steps") ?? "500");
         string corpusFolder = Option(args, "--corpus") ?? MobyDickCorpus.DefaultFolder;
         string output = Option(args, "--out") ?? Path.Combine(AppContext.BaseDirectory, "../../../Model");
         torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
