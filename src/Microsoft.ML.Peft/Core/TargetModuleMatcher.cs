@@ -54,19 +54,6 @@ public static class TargetModuleMatcher
              .Select(m => (m.Item1, (Linear)m.Item2)).ToList();
 
     /// <summary>
-    /// Every linear layer of <paramref name="model"/>, full precision (<c>Linear</c>) or 4-bit (<c>Linear4bit</c>, the
-    /// frozen base of QLoRA), with its full dotted name, in module order. LoRA wraps either kind.
-    /// </summary>
-    public static IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> LinearLikeModules(nn.Module model) =>
-        model.named_modules().Where(m => m.Item2 is Linear or Linear4bit && m.Item1.Length > 0)
-             .Select(m => (m.Item1, (nn.Module<Tensor, Tensor>)m.Item2)).ToList();
-
-    /// <summary>As <see cref="Select"/>, over <see cref="LinearLikeModules"/> (so 4-bit layers are candidates too).</summary>
-    /// <exception cref="ArgumentException">Nothing matched; the message lists the linear modules that exist.</exception>
-    public static IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> SelectLinearLike(nn.Module model, TargetModules targets) =>
-        SelectFrom(LinearLikeModules(model), targets);
-
-    /// <summary>
     /// The linear modules of <paramref name="model"/> that <paramref name="targets"/> selects.
     /// </summary>
     /// <exception cref="ArgumentException">Nothing matched; the message lists the linear modules that exist.</exception>

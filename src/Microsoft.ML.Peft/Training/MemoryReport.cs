@@ -19,7 +19,9 @@ public sealed record MemoryReport(double ResidentMb, double PeakResidentMb)
         return new MemoryReport(rss, hwm);
     }
 
-    static long KiloBytes(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    // "VmRSS:\t  123456 kB": the kernel pads the number with spaces after a tab, and at 10 GB the padding is gone,
+    // so split on both.
+    internal static long KiloBytes(string line) => long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]);
 
     /// <inheritdoc />
     public override string ToString() => $"RSS {ResidentMb:F0} MiB, peak {PeakResidentMb:F0} MiB";

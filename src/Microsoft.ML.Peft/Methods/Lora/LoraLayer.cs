@@ -7,16 +7,17 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Methods.Lora;
 
 /// <summary>
-/// The LoRA adapters of one targeted <c>Linear</c>. The Linear stays where it is (its keys, e.g.
+/// The LoRA adapters of one targeted <c>Linear</c>, GPT-2 <c>Conv1D</c> or 4-bit <see cref="Linear4bit"/>. The layer stays where it is (its keys, e.g.
 /// <c>...query.weight</c>, do not change); the factors become its children <c>lora_A.{adapter}</c> (r, in) and
 /// <c>lora_B.{adapter}</c> (out, r), and a forward hook on it adds <c>B(A(dropout(x))) * scaling</c> to its output.
+/// A Conv1D stores W as (in, out) (PEFT's <c>fan_in_fan_out</c>), so merging adds <c>(B @ A)ᵀ</c> there. The base may
+/// also be QLoRA's frozen <see cref="Linear4bit"/>: the factor shapes then come from its recorded features, and merging
+/// into it is refused (QLoRA merges into a dequantized copy instead).
 /// </summary>
 /// <remarks>
-/// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and a wrapper would add a level to
-/// every state-dict key. The models invoke their linear layers with <c>call()</c>, which runs hooks; autograd sees
-/// the added term like any other op. The base may also be a frozen 4-bit <see cref="Linear4bit"/> (QLoRA): the factor
-/// shapes then come from its <c>InFeatures</c>/<c>OutFeatures</c>, and merging into it is refused (its weight is
-/// packed codes; QLoRA merges into a dequantized copy instead).
+/// Why a hook and not a wrapper module: TorchSharp's <c>Linear</c> is sealed and a wrapper would add a level to every
+/// state-dict key. The models invoke their linear layers with <c>call()</c>, which runs hooks; autograd sees the
+/// added term like any other op.
 /// </remarks>
 internal sealed class LoraLayer
 {
@@ -30,6 +31,7 @@ internal sealed class LoraLayer
     {
         Name = name;
         Base = baseLayer;
+        FanInFanOut = LoraTargets.FanInFanOut(baseLayer);
         baseLayer.register_module("lora_A", loraA);
         baseLayer.register_module("lora_B", loraB);
         baseLayer.register_module("lora_dropout", dropouts);  // no parameters; registered so train()/eval() reach it
@@ -39,26 +41,20 @@ internal sealed class LoraLayer
     /// <summary>Full dotted module name of the Linear, e.g. <c>bert.encoder.layer.0.attention.self.query</c>.</summary>
     public string Name { get; }
 
-    /// <summary>The adapted layer, W (out, in): a <c>Linear</c> or a <see cref="Linear4bit"/>.</summary>
+    /// <summary>The adapted layer.</summary>
     public nn.Module<Tensor, Tensor> Base { get; }
 
-    /// <summary>The base layer's bias, or null.</summary>
-    public Parameter? BaseBias => Base is Linear4bit q ? q.Bias : ((Linear)Base).bias;
+    /// <summary>Whether <see cref="Weight"/> is stored (in, out) (a Conv1D) rather than (out, in).</summary>
+    public bool FanInFanOut { get; }
 
-    // The full-precision weight W (out, in) that merging writes into; a 4-bit base has none to write.
-    Parameter MergeableWeight => Base is Linear linear ? linear.weight!
-        : throw new InvalidOperationException(
-            $"Cannot merge a LoRA adapter into the 4-bit layer '{Name}': its weight is NF4 codes. Merge a QLoRA model with " +
-            "QLoraModel.MergeAndUnload, which dequantizes the base first.");
+    /// <summary>
+    /// The base weight merges write into: (out, in), or (in, out) when <see cref="FanInFanOut"/>; a 4-bit base
+    /// (QLoRA) throws, since it has only NF4 codes.
+    /// </summary>
+    public Tensor Weight => LoraTargets.Weight(Base, Name);
 
-    // (out, in, device, dtype) that the factors take: the weight's for a Linear; for a Linear4bit the shape it
-    // records, its device, and its bias dtype (fp32 without bias), i.e. the dtype the model was cast to.
-    (long Out, long In, Device Device, ScalarType DType) Geometry() => Base switch
-    {
-        Linear4bit q => (q.OutFeatures, q.InFeatures, q.PackedWeight.device, q.Bias?.dtype ?? ScalarType.Float32),
-        Linear l => (l.weight!.shape[0], l.weight!.shape[1], l.weight!.device, l.weight!.dtype),
-        _ => throw new NotSupportedException($"LoRA wraps Linear or Linear4bit layers, not {Base.GetType().Name}."),
-    };
+    /// <summary>The base bias (out), or null.</summary>
+    public Tensor? Bias => LoraTargets.Bias(Base);
 
     /// <summary>The adapter used by forward; null for none.</summary>
     public string? Active { get; set; }
@@ -79,7 +75,7 @@ internal sealed class LoraLayer
     /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
     public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
     {
-        var (outFeatures, inFeatures, device, dtype) = Geometry();  // W is (out, in)
+        var (outFeatures, inFeatures, device, dtype) = LoraTargets.Geometry(Base);
         var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);  // weight (r, in)
         var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype); // weight (out, r)
         using (no_grad())
@@ -113,7 +109,7 @@ internal sealed class LoraLayer
     /// </summary>
     public void FollowBase()
     {
-        var (_, _, device, dtype) = Geometry();
+        var (_, _, device, dtype) = LoraTargets.Geometry(Base);
         foreach (var adapter in scalings.Keys)
             foreach (var factor in new[] { loraA[adapter], loraB[adapter] })
             {
@@ -124,24 +120,28 @@ internal sealed class LoraLayer
             }
     }
 
-    /// <summary><c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W.</summary>
+    /// <summary>
+    /// <c>scaling * B @ A</c>: (out, r) @ (r, in) = (out, in), the update that merging adds to W; transposed to
+    /// (in, out) for a Conv1D.
+    /// </summary>
     public Tensor Delta(string adapter)
     {
         FollowBase();
-        return loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+        var delta = loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+        return FanInFanOut ? delta.t() : delta;
     }
 
     /// <summary>Whether W + delta would be finite everywhere (the safe-merge check, made before anything is written).</summary>
     public bool MergeIsFinite(string adapter)
     {
         using var scope = NewDisposeScope();
-        using (no_grad()) return MergeableWeight.add(Delta(adapter)).isfinite().all().item<bool>();
+        using (no_grad()) return Weight.add(Delta(adapter)).isfinite().all().item<bool>();
     }
 
     /// <summary>W += scaling * B @ A.</summary>
     public void Merge(string adapter)
     {
-        var weight = MergeableWeight;  // throws for a 4-bit base before anything is recorded
+        var weight = Weight;  // throws for a 4-bit base before anything is recorded
         if (!merged.Add(adapter)) return;
         using var scope = NewDisposeScope();
         using (no_grad()) weight.add_(Delta(adapter));
@@ -152,10 +152,10 @@ internal sealed class LoraLayer
     {
         if (!merged.Remove(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) MergeableWeight.sub_(Delta(adapter));
+        using (no_grad()) Weight.sub_(Delta(adapter));
     }
 
-    /// <summary>Removes the hook and every adapter child, leaving a plain Linear (merged updates stay in W).</summary>
+    /// <summary>Removes the hook and every adapter child, leaving a plain layer (merged updates stay in W).</summary>
     public void Detach()
     {
         removeHook();

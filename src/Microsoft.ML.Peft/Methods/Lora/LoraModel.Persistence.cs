@@ -118,8 +118,8 @@ public sealed partial class LoraModel
             foreach (var (name, p) in Model.named_parameters())
                 if (name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal)) AddBase(name, p);
         if (options.Bias == LoraBias.LoraOnly)
-            foreach (var layer in layers.Values.Where(l => l.Has(adapter) && l.BaseBias is not null))
-                AddBase(layer.Name + ".bias", layer.BaseBias!);
+            foreach (var layer in layers.Values.Where(l => l.Has(adapter) && l.Bias is Parameter))
+                AddBase(layer.Name + ".bias", (Parameter)layer.Bias!);
         return result;
     }
 }

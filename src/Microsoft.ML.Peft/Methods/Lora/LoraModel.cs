@@ -77,7 +77,7 @@ public sealed partial class LoraModel : IPeftModel
         if (adapters.ContainsKey(adapterName))
             throw new ArgumentException($"An adapter named '{adapterName}' already exists.", nameof(adapterName));
         var resolved = Resolve(options);
-        var targets = TargetModuleMatcher.SelectLinearLike(Model, resolved.TargetModules!)
+        var targets = LoraTargets.Select(Model, resolved.TargetModules!)
             .Where(t => !IsInModulesToSave(t.Name, resolved)).ToList();
         if (targets.Count == 0)
             throw new ArgumentException($"Target modules {resolved.TargetModules} only matched modules to save.", nameof(options));
@@ -147,7 +147,9 @@ public sealed partial class LoraModel : IPeftModel
         options.Validate();
         var resolved = options.Clone();
         resolved.TargetModules ??= TargetModules.Of(TargetModuleMatcher.DefaultLoraTargets(ModelType).ToArray());
-        resolved.TaskType ??= ModelArchitecture.TaskType(Model);
+        resolved.TaskType ??= ModelArchitecture.TaskType(Model) ?? (Model is Models.ICausalLM ? "CAUSAL_LM" : null);
+        // PEFT sets fan_in_fan_out for GPT-2's Conv1D whatever the user passed; we follow the layers' storage too.
+        resolved.FanInFanOut = LoraTargets.Select(Model, resolved.TargetModules).Any(t => LoraTargets.FanInFanOut(t.Module));
         resolved.ModulesToSave ??= ModelArchitecture.DefaultModulesToSave(Model, resolved.TaskType);
         return resolved;
     }

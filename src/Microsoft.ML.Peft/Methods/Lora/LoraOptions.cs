@@ -39,7 +39,7 @@ public sealed class LoraOptions : IPeftMethodOptions
     /// <summary>Modules trained whole and saved with the adapter (<c>modules_to_save</c>); null means the task's head (<c>classifier</c> for SEQ_CLS).</summary>
     public IReadOnlyList<string>? ModulesToSave { get; set; }
 
-    /// <summary>Whether the base layer stores its weight as (in, out), as GPT-2's Conv1D does (<c>fan_in_fan_out</c>). Stored for the file; our linear layers are (out, in).</summary>
+    /// <summary>Whether the base layer stores its weight as (in, out), as GPT-2's Conv1D does (<c>fan_in_fan_out</c>). Set from the targeted layers when the adapter is created (Conv1D: true), as PEFT does; written to the file.</summary>
     public bool FanInFanOut { get; set; }
 
     /// <summary>Per-module rank overrides (<c>rank_pattern</c>): key matched against the module name as PEFT does (<c>(.*\.)?key</c>, full match).</summary>
