@@ -43,7 +43,7 @@ public static class FineTuneDemo
             Training = new TrainingOptions { LearningRate = 3e-3, Epochs = epochs, BatchSize = 8, WarmupRatio = 0.05, Seed = 1, LogEverySteps = 25 },
             Generation = new GenerationOptions { MaxNewTokens = 40, NumBeams = 4, RepetitionPenalty = 1.2 },
         };
-        var estimator = ml.PeftGeneration().LoraTextGenerator(decoder, rank: 8, alpha: 16, dropout: 0.05, options: options,
+        var estimator = ml.Peft().LoraTextGenerator(decoder, rank: 8, alpha: 16, dropout: 0.05, options: options,
                                                               log: line => Console.WriteLine($"  {line}"));
         Console.WriteLine($"Base model: {modelFolder} ({decoder.Gpt2Config!.NLayer} layers, n_embd {decoder.Gpt2Config.NEmbd}, vocabulary {decoder.Gpt2Config.VocabSize})");
 

@@ -4,6 +4,7 @@ using Microsoft.ML.Peft.Methods.BitFit;
 using Microsoft.ML.Peft.Methods.FullFineTuning;
 using Microsoft.ML.Peft.Methods.IA3;
 using Microsoft.ML.Peft.Methods.Lora;
+using Microsoft.ML.Peft.Methods.QLora;
 using Microsoft.ML.Peft.Models;
 using Microsoft.ML.Peft.Tasks.Generation;
 using Microsoft.ML.Peft.Tests.Decoders;
@@ -16,7 +17,7 @@ namespace Microsoft.ML.Peft.Tests.Generation;
 /// <summary>Every method we support on decoders trains a tiny GPT-2 (and LLaMA where it differs) and lowers its loss.</summary>
 public sealed class DecoderMethodTrainingTests
 {
-    public static TheoryData<string> Methods => new() { "lora-c_attn", "lora-all-linear", "bitfit", "full", "ia3-llama", "lora-llama" };
+    public static TheoryData<string> Methods => new() { "lora-c_attn", "lora-all-linear", "bitfit", "full", "ia3-llama", "lora-llama", "qlora-llama" };
 
     static IPeftMethodOptions Method(string name) => name switch
     {
@@ -26,6 +27,7 @@ public sealed class DecoderMethodTrainingTests
         "full" => new FullFineTuningOptions(),
         "ia3-llama" => new IA3Options(),
         "lora-llama" => new LoraOptions { Rank = 4, Alpha = 8 },
+        "qlora-llama" => new QLoraOptions { Lora = new LoraOptions { Rank = 4, Alpha = 8 } },  // NF4 base, block 64, bf16 compute
         _ => throw new ArgumentException(name),
     };
 
@@ -57,7 +59,7 @@ public sealed class DecoderMethodTrainingTests
     {
         using var tiny = new TinyGenerationModel();
         var data = new MLContext().Data.LoadFromEnumerable(new[] { new TextRow { Text = "hello world" } });
-        var estimator = new MLContext().PeftGeneration().TextGenerator(tiny.Open(), new IA3Options());
+        var estimator = new MLContext().Peft().TextGenerator(tiny.Open(), new IA3Options());
         var e = Assert.Throws<ArgumentException>(() => estimator.Fit(data));
         Assert.Contains("IA3", e.Message);
         Assert.Contains("gpt2", e.Message);

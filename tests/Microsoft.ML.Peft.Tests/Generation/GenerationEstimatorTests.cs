@@ -35,7 +35,7 @@ public sealed class GenerationEstimatorTests : IDisposable
     public void Fits_on_a_text_column_and_writes_generated_text()
     {
         var data = Texts("the cat sat on the mat", "the dog sat on the log", "a cat and a dog");
-        var estimator = ml.PeftGeneration().LoraTextGenerator(tiny.Open(), rank: 4, alpha: 8, options: Options());
+        var estimator = ml.Peft().LoraTextGenerator(tiny.Open(), rank: 4, alpha: 8, options: Options());
         var schema = estimator.GetOutputSchema(Microsoft.ML.Peft.MLNet.SchemaChecks.ShapeOf(data.Schema));
         Assert.Contains(schema, c => c.Name == "GeneratedText");
         var model = estimator.Fit(data);
@@ -53,7 +53,7 @@ public sealed class GenerationEstimatorTests : IDisposable
         var data = Texts("abcabcabcabcabcabcabc", "abcabcabcabcabc");
         var options = Options();
         options.Training.Epochs = 20;
-        var model = ml.PeftGeneration().LoraTextGenerator(tiny.Open(), rank: 4, alpha: 16, dropout: 0, options: options).Fit(data);
+        var model = ml.Peft().LoraTextGenerator(tiny.Open(), rank: 4, alpha: 16, dropout: 0, options: options).Fit(data);
         double after = model.EvaluatePerplexity(data).Perplexity;
         using (model.State.Peft.DisableAdapters())
         {
@@ -93,7 +93,7 @@ public sealed class GenerationEstimatorTests : IDisposable
         var options = Options(maxNewTokens: 2);
         options.PromptColumnName = "Prompt";
         options.CompletionColumnName = "Completion";
-        var model = ml.PeftGeneration().LoraTextGenerator(tiny.Open(), options: options).Fit(data);
+        var model = ml.Peft().LoraTextGenerator(tiny.Open(), options: options).Fit(data);
         Assert.Equal("Prompt", model.TextColumnName);
         Assert.Equal(2, Generated(model.Transform(data)).Length);
         var metrics = model.EvaluatePerplexity(data, "Prompt", "Completion");
@@ -106,7 +106,7 @@ public sealed class GenerationEstimatorTests : IDisposable
         var data = Texts("hello", "abc");
         var options = Options();
         options.Training.Epochs = 1;
-        var model = ml.PeftGeneration().LoraTextGenerator(tiny.Open(), options: options).Fit(data);
+        var model = ml.Peft().LoraTextGenerator(tiny.Open(), options: options).Fit(data);
         var metrics = model.EvaluatePerplexity(data);
 
         // Independently: run each text alone, log-softmax, pick the next token's log-probability.
@@ -129,7 +129,7 @@ public sealed class GenerationEstimatorTests : IDisposable
     public void Save_and_load_give_identical_greedy_generations()
     {
         var data = Texts("the cat sat on the mat", "the dog sat on the log");
-        var model = ml.PeftGeneration().LoraTextGenerator(tiny.Open(), options: Options(maxNewTokens: 8)).Fit(data);
+        var model = ml.Peft().LoraTextGenerator(tiny.Open(), options: Options(maxNewTokens: 8)).Fit(data);
         var prompts = Texts("the ca", "the do");
         var expected = Generated(model.Transform(prompts));
         string path = Path.Combine(Path.GetTempPath(), $"peft-gen-{Guid.NewGuid():N}.zip");
@@ -153,7 +153,7 @@ public sealed class GenerationEstimatorTests : IDisposable
     public void Bad_input_gives_clear_errors()
     {
         var decoder = tiny.Open();
-        var catalog = ml.PeftGeneration();
+        var catalog = ml.Peft();
         var zero = Options();
         zero.Generation.MaxNewTokens = 0;
         Assert.Contains("MaxNewTokens", Assert.Throws<ArgumentOutOfRangeException>(() => catalog.LoraTextGenerator(decoder, options: zero)).Message);

@@ -1,20 +1,14 @@
 using Microsoft.ML.Peft.Methods;
 using Microsoft.ML.Peft.Methods.Lora;
+using Microsoft.ML.Peft.Methods.QLora;
+using Microsoft.ML.Peft.Quantization;
 using Microsoft.ML.Peft.Tasks.Generation;
 
 namespace Microsoft.ML.Peft;
 
-/// <summary>
-/// Text-generation estimators, reached with <c>mlContext.PeftGeneration()</c>. Thin sugar over
-/// <see cref="PeftTextGenerationEstimator"/>; kept apart from the classification catalog so either can move.
-/// </summary>
-public sealed class PeftGenerationCatalog
+// Text-generation estimators of mlContext.Peft(): thin sugar over PeftTextGenerationEstimator.
+public sealed partial class PeftCatalog
 {
-    internal PeftGenerationCatalog(MLContext context) => Context = context;
-
-    /// <summary>The context the catalog was obtained from.</summary>
-    public MLContext Context { get; }
-
     /// <summary>Fine-tunes <paramref name="decoder"/> with LoRA (GPT-2: <c>c_attn</c>; LLaMA: <c>q_proj, v_proj</c> unless targets are given).</summary>
     /// <param name="decoder">The base decoder.</param>
     /// <param name="rank">LoRA rank r.</param>
@@ -32,6 +26,24 @@ public sealed class PeftGenerationCatalog
         return TextGenerator(decoder, lora, options, log);
     }
 
+    /// <summary>
+    /// Fine-tunes <paramref name="decoder"/> with QLoRA: its linear layers quantized to 4-bit NF4 (frozen), LoRA on the
+    /// targets (LLaMA family: <c>q_proj, v_proj</c>). GPT-2 keeps its <c>Conv1D</c> layers in full precision.
+    /// </summary>
+    /// <param name="decoder">The base decoder.</param>
+    /// <param name="rank">LoRA rank r.</param>
+    /// <param name="alpha">LoRA alpha (scaling alpha / r).</param>
+    /// <param name="blockSize">Weights per quantization block; it must divide every quantized layer's weight count.</param>
+    /// <param name="options">Columns, training and generation options.</param>
+    /// <param name="log">Receives training log lines; none when null.</param>
+    public PeftTextGenerationEstimator QLoraTextGenerator(PretrainedDecoder decoder, int rank = 8, double alpha = 16, int blockSize = 64,
+                                                          TextGeneratorTrainerOptions? options = null, Action<string>? log = null) =>
+        TextGenerator(decoder, new QLoraOptions
+        {
+            Lora = new LoraOptions { Rank = rank, Alpha = alpha, TaskType = "CAUSAL_LM" },
+            Quantization = new QuantizationOptions { BlockSize = blockSize },
+        }, options, log);
+
     /// <summary>Fine-tunes <paramref name="decoder"/> with any PEFT method given as options (LoRA, BitFit, full fine-tuning, ...).</summary>
     /// <param name="decoder">The base decoder.</param>
     /// <param name="method">The method and its options.</param>
@@ -46,16 +58,5 @@ public sealed class PeftGenerationCatalog
     {
         ArgumentNullException.ThrowIfNull(model);
         return model.EvaluatePerplexity(data, textColumnName, completionColumnName);
-    }
-}
-
-/// <summary>Entry point of the text-generation estimators.</summary>
-public static class PeftGenerationCatalogExtensions
-{
-    /// <summary>The PEFT text-generation catalog of <paramref name="context"/>.</summary>
-    public static PeftGenerationCatalog PeftGeneration(this MLContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return new PeftGenerationCatalog(context);
     }
 }
