@@ -75,9 +75,11 @@ public sealed class PretrainedModel
     /// </param>
     public nn.Module LoadSequenceClassifier(int numLabels, Device? device = null, ScalarType? dtype = null, QuantizationOptions? quantization = null)
     {
-        nn.Module model = Config.IsRoberta
+        nn.Module Create() => Config.IsRoberta
             ? new RobertaForSequenceClassification(Config, numLabels)
             : new BertForSequenceClassification(Config, numLabels);
+        // 4-bit: the encoder's Linear layers are built on the meta device and filled straight from the checkpoint.
+        nn.Module model = quantization is null ? Create() : QuantizedCheckpointLoader.Construct(Create);
         // Pre-training heads (cls.*) have no use here; RoBERTa classifiers have no pooler, as in HF.
         return LoadWeights(model, device, dtype, mayBeMissing: new[] { "classifier." }, ignoreUnexpected: new[] { "cls.", "pooler." }, quantization);
     }

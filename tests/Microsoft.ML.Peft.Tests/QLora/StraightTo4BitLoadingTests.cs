@@ -47,4 +47,26 @@ public class StraightTo4BitLoadingTests
         using var logits = Logits(model, ids);
         Assert.Equal(new long[] { 2, 3 }, logits.shape);
     }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("roberta")]
+    public void A_model_loaded_straight_into_4bit_computes_what_quantizing_after_loading_computes(string modelType)
+    {
+        using var folder = new TinyModelFolder(modelType);
+        var pretrained = PretrainedModel.FromDirectory(folder.Folder);
+        using var straight = pretrained.LoadSequenceClassifier(3, quantization: Fp32);
+        using var after = pretrained.LoadSequenceClassifier(3);
+        BaseQuantizer.Quantize(after, Fp32);
+        // Same head in both, so that the whole forward pass is compared.
+        after.load_state_dict(straight.state_dict().Where(kv => kv.Key.StartsWith("classifier.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value), strict: false);
+
+        Assert.DoesNotContain(straight.parameters(), p => p.device_type != TorchSharp.DeviceType.CPU);
+        Assert.DoesNotContain(straight.buffers(), b => b.device_type != TorchSharp.DeviceType.CPU);
+        using var ids = Ids();
+        using var expected = Logits(after, ids);
+        using var actual = Logits(straight, ids);
+        Assert.True(BitEqual(expected, actual), "logits differ");
+    }
 }

@@ -13,13 +13,23 @@ namespace Microsoft.ML.Peft.Methods.QLora;
 /// (<see cref="BaseQuantizer.Quantize"/>), because both quantize the same stored values.
 /// </summary>
 /// <remarks>
-/// The model object itself is still constructed in full precision first (TorchSharp 0.107 models are built on the CPU
-/// with initialised weights); each constructed Linear is disposed as soon as its 4-bit replacement exists, so what
-/// is avoided is holding the read checkpoint tensors and the constructed weights at once, and the final model holds
-/// only 4-bit linear weights.
+/// Built through <see cref="Construct{T}"/>, the model's encoder <c>Linear</c> layers are created on the meta device
+/// (TorchSharp 0.107 has no per-thread default device, so the built-in models read a thread-local construction device
+/// for their Linear layers instead of <c>torch.set_default_device</c>, which is process-wide): their full-precision
+/// weights are never allocated nor initialised, and each is replaced by a <see cref="Linear4bit"/> built straight from
+/// the checkpoint tensor (read, quantize, free). Any Linear still on the meta device afterwards (one not quantized) is
+/// replaced by a freshly initialised CPU Linear before the rest is loaded. A model constructed the ordinary way works
+/// too; its full-precision Linear layers are then disposed one by one as their 4-bit replacements are put in.
 /// </remarks>
 public static class QuantizedCheckpointLoader
 {
+    /// <summary>
+    /// Runs <paramref name="create"/> (a built-in model's constructor) with its Linear layers on the meta device, so that
+    /// <see cref="Load"/> can fill them straight in 4-bit without a full-precision copy ever existing.
+    /// </summary>
+    public static T Construct<T>(Func<T> create) where T : nn.Module =>
+        Models.Common.ModelConstruction.WithLinearsOn(META, create);
+
     /// <summary>Quantizes <paramref name="model"/>'s base layers from <paramref name="checkpoint"/>, then loads the rest.</summary>
     /// <param name="model">A freshly constructed model (full precision).</param>
     /// <param name="checkpoint">The pretrained weights.</param>
@@ -63,6 +73,16 @@ public static class QuantizedCheckpointLoader
             ModuleSurgery.ReplaceAt(model, name, layer, disposeOld: true);
             consumed.Add(weightKey);
             if (biasKey is not null) consumed.Add(biasKey);
+        }
+
+        // Linear layers left on the meta device (not quantized): fresh, initialised CPU layers, loaded below if stored.
+        foreach (var (name, module) in model.named_modules().ToList())
+        {
+            if (module is TorchSharp.Modules.Linear linear && linear.weight!.device_type == TorchSharp.DeviceType.META)
+            {
+                var fresh = nn.Linear(linear.in_features, linear.out_features, hasBias: linear.bias is not null);
+                ModuleSurgery.ReplaceAt(model, name, fresh, disposeOld: true);
+            }
         }
 
         // The rest, strictly: the consumed keys are skipped, and the 4-bit buffers are not expected from the file.

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,7 +42,7 @@ public sealed class BertResidualOutput : nn.Module
     /// <summary>Creates a dense projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public BertResidualOutput(int inFeatures, int outFeatures, BertConfig config) : base("output")
     {
-        dense = nn.Linear(inFeatures, outFeatures);
+        dense = nn.Linear(inFeatures, outFeatures, device: ModelConstruction.LinearDevice);
         LayerNorm = nn.LayerNorm(outFeatures, config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -47,7 +48,7 @@ public sealed class BertPooler : nn.Module
     /// <summary>Creates the pooler for <paramref name="config"/>.</summary>
     public BertPooler(BertConfig config) : base("pooler")
     {
-        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModelConstruction.LinearDevice);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,7 +42,7 @@ public sealed class BertIntermediate : nn.Module
     /// <summary>Creates the expansion for <paramref name="config"/>.</summary>
     public BertIntermediate(BertConfig config) : base("intermediate")
     {
-        dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        dense = nn.Linear(config.HiddenSize, config.IntermediateSize, device: ModelConstruction.LinearDevice);
         activation = config.HiddenAct;
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -20,9 +21,9 @@ public sealed class BertSelfAttention : nn.Module
         heads = config.NumAttentionHeads;
         headDim = config.HeadDim;
         dropoutProbability = config.AttentionProbsDropoutProb;
-        query = nn.Linear(config.HiddenSize, config.HiddenSize);
-        key = nn.Linear(config.HiddenSize, config.HiddenSize);
-        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        query = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModelConstruction.LinearDevice);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModelConstruction.LinearDevice);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModelConstruction.LinearDevice);
         RegisterComponents();
     }
 
