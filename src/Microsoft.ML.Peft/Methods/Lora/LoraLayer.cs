@@ -72,19 +72,74 @@ internal sealed class LoraLayer
 
     public double Scaling(string adapter) => scalings[adapter];
 
-    /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
+    /// <summary>
+    /// Adds adapter factors initialised per <paramref name="init"/>: A random and B zero, so the output is unchanged;
+    /// or PiSSA's principal factors with the residual written into the base weight (the output is unchanged up to rounding).
+    /// </summary>
     public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
     {
         var (outFeatures, inFeatures, device, dtype) = LoraTargets.Geometry(Base);
+        if (init == LoraInit.Pissa && rank > Math.Min(outFeatures, inFeatures))
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"PiSSA rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of '{Name}'.");
         var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);  // weight (r, in)
         var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype); // weight (out, r)
         using (no_grad())
         {
             // In-place inits return their argument; it must not be disposed.
-            if (init == LoraInit.Gaussian) nn.init.normal_(a.weight!, 0.0, 1.0 / rank);
-            else nn.init.kaiming_uniform_(a.weight!, a: Math.Sqrt(5));
-            nn.init.zeros_(b.weight!);
+            if (init == LoraInit.Pissa) InitPissa(a.weight!, b.weight!, rank, scaling);
+            else
+            {
+                if (init == LoraInit.Gaussian) nn.init.normal_(a.weight!, 0.0, 1.0 / rank);
+                else nn.init.kaiming_uniform_(a.weight!, a: Math.Sqrt(5));
+                nn.init.zeros_(b.weight!);
+            }
         }
+        Register(adapter, a, b, scaling, dropout);
+    }
+
+    /// <summary>
+    /// Adds adapter factors with the given values: <paramref name="aWeight"/> (r, in) and <paramref name="bWeight"/> (out, r),
+    /// copied (in the base's dtype and device).
+    /// </summary>
+    public void AddWithFactors(string adapter, Tensor aWeight, Tensor bWeight, double scaling, double dropout)
+    {
+        var (outFeatures, inFeatures, device, dtype) = LoraTargets.Geometry(Base);
+        long rank = aWeight.shape[0];
+        if (aWeight.shape[1] != inFeatures || bWeight.shape[0] != outFeatures || bWeight.shape[1] != rank)
+            throw new ArgumentException($"Factor shapes A {string.Join('x', aWeight.shape)} and B {string.Join('x', bWeight.shape)} do not fit '{Name}' ({outFeatures} x {inFeatures}).");
+        var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);
+        var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype);
+        using (no_grad())
+        {
+            a.weight!.copy_(aWeight);
+            b.weight!.copy_(bWeight);
+        }
+        Register(adapter, a, b, scaling, dropout);
+    }
+
+    /// <summary>
+    /// PiSSA: W (out, in) = U S Vᵀ in fp32; A = sqrt(S_r / s) V_rᵀ, B = U_r sqrt(S_r / s), so s·B A is the rank-r principal
+    /// part; W becomes W - s·B A (the residual), so the layer's output is unchanged.
+    /// </summary>
+    void InitPissa(Tensor aWeight, Tensor bWeight, int rank, double scaling)
+    {
+        using var scope = NewDisposeScope();
+        var weight = Weight;
+        var w = (FanInFanOut ? weight.t() : weight).to(ScalarType.Float32);  // (out, in)
+        var (u, s, vh) = linalg.svd(w, fullMatrices: false);
+        var root = s.narrow(0, 0, rank).div(scaling).sqrt();                  // (r)
+        var a = root.unsqueeze(1).mul(vh.narrow(0, 0, rank));                   // (r, in)
+        var b = u.narrow(1, 0, rank).mul(root.unsqueeze(0));                    // (out, r)
+        aWeight.copy_(a);
+        bWeight.copy_(b);
+        // The residual from the factors as stored (their dtype), so W' + s·B A reproduces W as closely as it can.
+        var principal = bWeight.to(ScalarType.Float32).matmul(aWeight.to(ScalarType.Float32)).mul(scaling);
+        var residual = w.sub(principal);
+        weight.copy_(FanInFanOut ? residual.t() : residual);
+    }
+
+    void Register(string adapter, Linear a, Linear b, double scaling, double dropout)
+    {
         loraA.Add(adapter, a);
         loraB.Add(adapter, b);
         dropouts.Add(adapter, nn.Dropout(dropout));
