@@ -8,6 +8,7 @@ IBenchmark[] benchmarks =
     new TrainThroughputBenchmark(),
     new QLoraTrainBenchmark(),
     new EncoderForwardBenchmark(),
+    new LoraOverheadBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;
