@@ -9,6 +9,7 @@ IBenchmark[] benchmarks =
     new QLoraTrainBenchmark(),
     new EncoderForwardBenchmark(),
     new LoraOverheadBenchmark(),
+    new ClassifierTransformBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;
