@@ -44,6 +44,8 @@ public sealed partial class LoraModel
             throw new ArgumentException($"Adapter name '{newName}' must be non-empty and contain no dot.", nameof(newName));
         if (adapters.ContainsKey(newName)) throw new ArgumentException($"An adapter named '{newName}' already exists.", nameof(newName));
 
+        if (adapterNames.FirstOrDefault(n => adapters[n].UseDora) is string dora)
+            throw new ArgumentException($"Adapter '{dora}' is DoRA; weighted combinations of DoRA adapters are not supported (as in PEFT).", nameof(adapterNames));
         var involved = layers.Values.Where(l => adapterNames.Any(l.Has)).ToList();
         if (type == CombinationType.Linear)
             foreach (var layer in involved)
