@@ -8,6 +8,8 @@ IBenchmark[] benchmarks =
     new TrainThroughputBenchmark(),
     new QLoraTrainBenchmark(),
     new EncoderForwardBenchmark(),
+    new LoraOverheadBenchmark(),
+    new ClassifierTransformBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;

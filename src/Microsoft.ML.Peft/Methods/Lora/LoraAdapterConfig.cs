@@ -34,9 +34,14 @@ public static class LoraAdapterConfig
             ["bias"] = options.Bias switch { LoraBias.All => "all", LoraBias.LoraOnly => "lora_only", _ => "none" },
             ["modules_to_save"] = options.ModulesToSave is { Count: > 0 } m ? StringArray(m) : null,
             ["use_rslora"] = options.UseRsLora,
-            ["use_dora"] = false,
+            ["use_dora"] = options.UseDora,
             ["fan_in_fan_out"] = options.FanInFanOut,
-            ["init_lora_weights"] = options.Init == LoraInit.Gaussian ? JsonValue.Create("gaussian") : JsonValue.Create(true),
+            ["init_lora_weights"] = options.Init switch
+            {
+                LoraInit.Gaussian => JsonValue.Create("gaussian"),
+                LoraInit.Pissa => JsonValue.Create("pissa"),
+                _ => JsonValue.Create(true),
+            },
             ["rank_pattern"] = new JsonObject(options.RankPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Number(kv.Value)))),
         };
@@ -62,10 +67,9 @@ public static class LoraAdapterConfig
     {
         string peftType = json["peft_type"]?.GetValue<string>() ?? "";
         if (peftType != "LORA") throw new InvalidDataException($"{source}: peft_type is '{peftType}', not 'LORA'.");
-        if (json["use_dora"]?.GetValue<bool>() == true) throw new InvalidDataException($"{source}: DoRA adapters (use_dora) are not supported.");
         var init = json["init_lora_weights"];
         var initValue = init is JsonValue v && v.TryGetValue<string>(out var s) ? s : "true";
-        if (initValue is not ("true" or "gaussian"))
+        if (initValue is not ("true" or "gaussian" or "pissa"))
             throw new InvalidDataException($"{source}: init_lora_weights '{initValue}' is not supported (it changes the base weights).");
         var targets = json["target_modules"];
         return new LoraOptions
@@ -90,9 +94,10 @@ public static class LoraAdapterConfig
                 "none" => LoraBias.None, "all" => LoraBias.All, "lora_only" => LoraBias.LoraOnly,
                 var other => throw new InvalidDataException($"{source}: bias '{other}' is not none, all or lora_only."),
             },
-            Init = initValue == "gaussian" ? LoraInit.Gaussian : LoraInit.Default,
+            Init = initValue switch { "gaussian" => LoraInit.Gaussian, "pissa" => LoraInit.Pissa, _ => LoraInit.Default },
             ModulesToSave = json["modules_to_save"] is JsonArray m ? Strings(m) : Array.Empty<string>(),
             UseRsLora = json["use_rslora"]?.GetValue<bool>() ?? false,
+            UseDora = json["use_dora"]?.GetValue<bool>() ?? false,
             FanInFanOut = json["fan_in_fan_out"]?.GetValue<bool>() ?? false,
             TaskType = json["task_type"]?.GetValue<string>(),
             BaseModelNameOrPath = json["base_model_name_or_path"]?.GetValue<string>(),

@@ -23,6 +23,9 @@ internal sealed class LoraLayer
 {
     readonly AdapterModules<Linear> loraA = new(), loraB = new();
     readonly AdapterModules<Dropout> dropouts = new();
+    readonly AdapterModules<DoraMagnitude> magnitudes = new();
+    readonly HashSet<string> doraAdapters = new();
+    readonly Dictionary<string, Tensor> mergedNorms = new();  // DoRA: ||W + s·B A|| per output row at merge time
     readonly Dictionary<string, double> scalings = new();
     readonly HashSet<string> merged = new();
     readonly Action removeHook;
@@ -35,6 +38,7 @@ internal sealed class LoraLayer
         baseLayer.register_module("lora_A", loraA);
         baseLayer.register_module("lora_B", loraB);
         baseLayer.register_module("lora_dropout", dropouts);  // no parameters; registered so train()/eval() reach it
+        baseLayer.register_module("lora_magnitude_vector", magnitudes);  // DoRA's m per adapter; empty without DoRA
         removeHook = baseLayer.register_forward_hook(AddLowRankTerm).remove;
     }
 
@@ -72,19 +76,103 @@ internal sealed class LoraLayer
 
     public double Scaling(string adapter) => scalings[adapter];
 
-    /// <summary>Adds adapter factors with A initialised per <paramref name="init"/> and B zero, so the output is unchanged.</summary>
-    public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init)
+    /// <summary>Whether the adapter is DoRA (has a magnitude vector).</summary>
+    public bool IsDora(string adapter) => doraAdapters.Contains(adapter);
+
+    /// <summary>DoRA's magnitude vector m (out) of the adapter.</summary>
+    public Parameter Magnitude(string adapter) => magnitudes[adapter].weight;
+
+    /// <summary>
+    /// Adds adapter factors initialised per <paramref name="init"/>: A random and B zero, so the output is unchanged;
+    /// or PiSSA's principal factors with the residual written into the base weight (the output is unchanged up to rounding).
+    /// </summary>
+    public void Add(string adapter, int rank, double scaling, double dropout, LoraInit init, bool useDora = false)
     {
         var (outFeatures, inFeatures, device, dtype) = LoraTargets.Geometry(Base);
+        if (init == LoraInit.Pissa && rank > Math.Min(outFeatures, inFeatures))
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"PiSSA rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of '{Name}'.");
         var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);  // weight (r, in)
         var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype); // weight (out, r)
         using (no_grad())
         {
             // In-place inits return their argument; it must not be disposed.
-            if (init == LoraInit.Gaussian) nn.init.normal_(a.weight!, 0.0, 1.0 / rank);
-            else nn.init.kaiming_uniform_(a.weight!, a: Math.Sqrt(5));
-            nn.init.zeros_(b.weight!);
+            if (init == LoraInit.Pissa) InitPissa(a.weight!, b.weight!, rank, scaling);
+            else
+            {
+                if (init == LoraInit.Gaussian) nn.init.normal_(a.weight!, 0.0, 1.0 / rank);
+                else nn.init.kaiming_uniform_(a.weight!, a: Math.Sqrt(5));
+                nn.init.zeros_(b.weight!);
+            }
         }
+        Register(adapter, a, b, scaling, dropout);
+        if (useDora) AddMagnitude(adapter);
+    }
+
+    /// <summary>
+    /// DoRA (Liu et al., 2024): m = ||W + s·B A|| per output row (PEFT's column norm of Wᵀ), so the output is unchanged at init.
+    /// </summary>
+    void AddMagnitude(string adapter)
+    {
+        Tensor norm;
+        using (no_grad()) norm = RowNorm(adapter);
+        magnitudes.Add(adapter, new DoraMagnitude(norm));
+        doraAdapters.Add(adapter);
+        norm.Dispose();
+    }
+
+    /// <summary>||W + s·B A|| over the input dimension, one per output (out), without gradient (the paper's detached norm).</summary>
+    Tensor RowNorm(string adapter)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var weight = FanInFanOut ? Weight.t() : Weight;  // (out, in)
+        var delta = loraB[adapter].weight!.matmul(loraA[adapter].weight!).mul(scalings[adapter]);
+        return linalg.vector_norm(weight.add(delta), ord: 2, dims: new long[] { 1 }).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Adds adapter factors with the given values: <paramref name="aWeight"/> (r, in) and <paramref name="bWeight"/> (out, r),
+    /// copied (in the base's dtype and device).
+    /// </summary>
+    public void AddWithFactors(string adapter, Tensor aWeight, Tensor bWeight, double scaling, double dropout)
+    {
+        var (outFeatures, inFeatures, device, dtype) = LoraTargets.Geometry(Base);
+        long rank = aWeight.shape[0];
+        if (aWeight.shape[1] != inFeatures || bWeight.shape[0] != outFeatures || bWeight.shape[1] != rank)
+            throw new ArgumentException($"Factor shapes A {string.Join('x', aWeight.shape)} and B {string.Join('x', bWeight.shape)} do not fit '{Name}' ({outFeatures} x {inFeatures}).");
+        var a = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: dtype);
+        var b = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: dtype);
+        using (no_grad())
+        {
+            a.weight!.copy_(aWeight);
+            b.weight!.copy_(bWeight);
+        }
+        Register(adapter, a, b, scaling, dropout);
+    }
+
+    /// <summary>
+    /// PiSSA: W (out, in) = U S Vᵀ in fp32; A = sqrt(S_r / s) V_rᵀ, B = U_r sqrt(S_r / s), so s·B A is the rank-r principal
+    /// part; W becomes W - s·B A (the residual), so the layer's output is unchanged.
+    /// </summary>
+    void InitPissa(Tensor aWeight, Tensor bWeight, int rank, double scaling)
+    {
+        using var scope = NewDisposeScope();
+        var weight = Weight;
+        var w = (FanInFanOut ? weight.t() : weight).to(ScalarType.Float32);  // (out, in)
+        var (u, s, vh) = linalg.svd(w, fullMatrices: false);
+        var root = s.narrow(0, 0, rank).div(scaling).sqrt();                  // (r)
+        var a = root.unsqueeze(1).mul(vh.narrow(0, 0, rank));                   // (r, in)
+        var b = u.narrow(1, 0, rank).mul(root.unsqueeze(0));                    // (out, r)
+        aWeight.copy_(a);
+        bWeight.copy_(b);
+        // The residual from the factors as stored (their dtype), so W' + s·B A reproduces W as closely as it can.
+        var principal = bWeight.to(ScalarType.Float32).matmul(aWeight.to(ScalarType.Float32)).mul(scaling);
+        var residual = w.sub(principal);
+        weight.copy_(FanInFanOut ? residual.t() : residual);
+    }
+
+    void Register(string adapter, Linear a, Linear b, double scaling, double dropout)
+    {
         loraA.Add(adapter, a);
         loraB.Add(adapter, b);
         dropouts.Add(adapter, nn.Dropout(dropout));
@@ -98,6 +186,7 @@ internal sealed class LoraLayer
         loraA.Remove(adapter);
         loraB.Remove(adapter);
         dropouts.Remove(adapter);
+        if (doraAdapters.Remove(adapter)) magnitudes.Remove(adapter);
         scalings.Remove(adapter);
         if (Active == adapter) Active = null;
     }
@@ -118,6 +207,8 @@ internal sealed class LoraLayer
                 var p = factor.weight!;
                 if (p.device_type != device.type || p.device_index != device.index) factor.to(device);
             }
+        foreach (var adapter in doraAdapters)
+            magnitudes[adapter].Follow(device, dtype);
     }
 
     /// <summary>
@@ -138,21 +229,39 @@ internal sealed class LoraLayer
         using (no_grad()) return Weight.add(Delta(adapter)).isfinite().all().item<bool>();
     }
 
-    /// <summary>W += scaling * B @ A.</summary>
+    /// <summary>W += scaling * B @ A; for DoRA W = m / ||W + s·B A|| * (W + s·B A), row by row.</summary>
     public void Merge(string adapter)
     {
         var weight = Weight;  // throws for a 4-bit base before anything is recorded
         if (!merged.Add(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) weight.add_(Delta(adapter));
+        using (no_grad())
+        {
+            if (!doraAdapters.Contains(adapter)) { weight.add_(Delta(adapter)); return; }
+            var norm = RowNorm(adapter);
+            var rowScale = magnitudes[adapter].weight.div(norm);                       // (out)
+            var combined = weight.add(Delta(adapter));
+            weight.copy_(FanInFanOut ? combined.mul(rowScale.unsqueeze(0)) : combined.mul(rowScale.unsqueeze(1)));
+            mergedNorms[adapter] = norm.MoveToOuterDisposeScope();
+        }
     }
 
-    /// <summary>W -= scaling * B @ A.</summary>
+    /// <summary>W -= scaling * B @ A; for DoRA W = W' * ||W + s·B A|| / m - s·B A with the norm recorded at merge.</summary>
     public void Unmerge(string adapter)
     {
         if (!merged.Remove(adapter)) return;
         using var scope = NewDisposeScope();
-        using (no_grad()) Weight.sub_(Delta(adapter));
+        using (no_grad())
+        {
+            if (!doraAdapters.Contains(adapter)) { Weight.sub_(Delta(adapter)); return; }
+            var norm = mergedNorms[adapter];
+            mergedNorms.Remove(adapter);
+            var rowScale = norm.div(magnitudes[adapter].weight);
+            var weight = Weight;
+            var unscaled = FanInFanOut ? weight.mul(rowScale.unsqueeze(0)) : weight.mul(rowScale.unsqueeze(1));
+            weight.copy_(unscaled.sub(Delta(adapter)));
+            norm.Dispose();
+        }
     }
 
     /// <summary>Removes the hook and every adapter child, leaving a plain layer (merged updates stay in W).</summary>
@@ -163,9 +272,11 @@ internal sealed class LoraLayer
         Base.register_module("lora_A", null!);  // TorchSharp unregisters a child given null
         Base.register_module("lora_B", null!);
         Base.register_module("lora_dropout", null!);
+        Base.register_module("lora_magnitude_vector", null!);
         loraA.Dispose();
         loraB.Dispose();
         dropouts.Dispose();
+        magnitudes.Dispose();
     }
 
     /// <summary>The forward hook: <paramref name="output"/> = W x + b (B, T, out); adds the active adapter's term.</summary>
@@ -178,6 +289,38 @@ internal sealed class LoraLayer
         // A 4-bit base computes in its compute dtype and returns the input's dtype; the factors keep theirs (cast to and fro).
         var x = dropouts[adapter].call(input).to(loraA[adapter].weight!.dtype);  // (B, T, in)
         var update = loraB[adapter].call(loraA[adapter].call(x));               // (B, T, r) then (B, T, out)
-        return output.add(update.to(output.dtype), alpha: scalings[adapter]).MoveToOuterDisposeScope();
+        if (!doraAdapters.Contains(adapter))
+            return output.add(update.to(output.dtype), alpha: scalings[adapter]).MoveToOuterDisposeScope();
+        // DoRA: m / ||W + s·B A|| * (W x + s·B A x) + b, with the norm detached (PEFT, paper section 4.3).
+        var rowScale = magnitudes[adapter].weight.div(RowNorm(adapter)).to(output.dtype);  // (out)
+        var withoutBias = Bias is Tensor bias ? output.sub(bias) : output;
+        var dora = withoutBias.add(update.to(output.dtype), alpha: scalings[adapter]).mul(rowScale);
+        return (Bias is Tensor b ? dora.add(b) : dora).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>DoRA's trainable magnitude vector m (out) of one adapter; its key is <c>...lora_magnitude_vector.{adapter}.weight</c> as in PEFT.</summary>
+internal sealed class DoraMagnitude : nn.Module
+{
+    Parameter _weight;
+
+    public DoraMagnitude(Tensor initial) : base("DoraMagnitude")
+    {
+        _weight = new Parameter(initial.detach().clone());
+        register_parameter("weight", _weight);
+    }
+
+    /// <summary>m (out).</summary>
+    public Parameter weight => _weight;
+
+    /// <summary>Moves m to the base's device and dtype (as <see cref="LoraLayer.FollowBase"/> does for the factors).</summary>
+    public void Follow(Device device, ScalarType dtype)
+    {
+        if (_weight.dtype == dtype && _weight.device_type == device.type && _weight.device_index == device.index) return;
+        bool requiresGrad = _weight.requires_grad;
+        Tensor moved;
+        using (no_grad()) moved = _weight.detach().to(dtype, device);
+        _weight = new Parameter(moved, requiresGrad);
+        register_parameter("weight", _weight);
     }
 }

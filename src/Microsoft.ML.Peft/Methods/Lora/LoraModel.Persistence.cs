@@ -104,6 +104,8 @@ public sealed partial class LoraModel
         {
             result.Add(($"{layer.Name}.lora_A.{adapter}.weight", $"{KeyPrefix}{layer.Name}.lora_A.weight", layer.A(adapter).weight!));
             result.Add(($"{layer.Name}.lora_B.{adapter}.weight", $"{KeyPrefix}{layer.Name}.lora_B.weight", layer.B(adapter).weight!));
+            if (layer.IsDora(adapter))  // PEFT's file key drops ".weight" for the magnitude
+                result.Add(($"{layer.Name}.lora_magnitude_vector.{adapter}.weight", $"{KeyPrefix}{layer.Name}.lora_magnitude_vector", layer.Magnitude(adapter)));
         }
         var seen = result.Select(r => r.Item1).ToHashSet();
         void AddBase(string name, Parameter p)

@@ -85,7 +85,7 @@ public sealed partial class LoraModel : IPeftModel
         {
             if (!layers.TryGetValue(name, out var layer)) layers[name] = layer = new LoraLayer(name, linear);
             int rank = resolved.RankFor(name);
-            layer.Add(adapterName, rank, resolved.Scaling(rank, resolved.AlphaFor(name)), resolved.Dropout, resolved.Init);
+            layer.Add(adapterName, rank, resolved.Scaling(rank, resolved.AlphaFor(name)), resolved.Dropout, resolved.Init, resolved.UseDora);
             layer.Active = ActiveAdapter.Length > 0 ? ActiveAdapter : adapterName;
         }
         adapters[adapterName] = resolved;

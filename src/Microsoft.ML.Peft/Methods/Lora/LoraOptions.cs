@@ -30,6 +30,12 @@ public sealed class LoraOptions : IPeftMethodOptions
     /// <summary>Scale by <c>alpha / sqrt(r)</c> instead of <c>alpha / r</c> (<c>use_rslora</c>).</summary>
     public bool UseRsLora { get; set; }
 
+    /// <summary>
+    /// DoRA (<c>use_dora</c>; Liu et al., 2024): a trainable magnitude m (out), initialised to the row norms of W, and output
+    /// <c>m ⊙ (W + s·B A) x / ||W + s·B A|| + b</c> (norm per output, detached as in PEFT). Not for a 4-bit base.
+    /// </summary>
+    public bool UseDora { get; set; }
+
     /// <summary>Which biases train (<c>bias</c>).</summary>
     public LoraBias Bias { get; set; } = LoraBias.None;
 
