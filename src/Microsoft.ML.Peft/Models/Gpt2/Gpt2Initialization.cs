@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Models.Gpt2;
@@ -14,28 +13,13 @@ internal static class Gpt2Initialization
     public static void Apply(nn.Module root, Gpt2Config config)
     {
         double std = config.InitializerRange;
-        using var noGrad = no_grad();
-        foreach (var (name, module) in root.named_modules())
+        WeightInitialization.Apply(root, std, (name, module) =>
         {
-            switch (module)
-            {
-                case Conv1D conv:
-                    bool residual = name.EndsWith("c_proj", StringComparison.Ordinal);
-                    nn.init.normal_(conv.Weight, 0, residual ? std / Math.Sqrt(2.0 * config.NLayer) : std);
-                    nn.init.zeros_(conv.Bias);
-                    break;
-                case Linear linear:
-                    nn.init.normal_(linear.weight, 0, std);
-                    if (linear.bias is not null) nn.init.zeros_(linear.bias);
-                    break;
-                case Embedding embedding:
-                    nn.init.normal_(embedding.weight, 0, std);
-                    break;
-                case LayerNorm norm:
-                    nn.init.ones_(norm.weight);
-                    nn.init.zeros_(norm.bias);
-                    break;
-            }
-        }
+            if (module is not Conv1D conv) return false;
+            bool residual = name.EndsWith("c_proj", StringComparison.Ordinal);
+            nn.init.normal_(conv.Weight, 0, residual ? std / Math.Sqrt(2.0 * config.NLayer) : std);
+            nn.init.zeros_(conv.Bias);
+            return true;
+        });
     }
 }
