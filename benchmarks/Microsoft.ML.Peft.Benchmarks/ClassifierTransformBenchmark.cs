@@ -55,7 +55,7 @@ sealed class ClassifierTransformBenchmark : IBenchmark
         var classifier = chain.LastTransformer;
         Console.WriteLine($"classifier-transform: all-MiniLM-L6-v2, LoRA r 8 fitted on 32 rows x 1 epoch in {clock.Elapsed.TotalSeconds:F1} s; " +
                           $"{options.Rows} rows, batch {BatchSize}, max length {MaxLength}, torch threads {torch.get_num_threads()}, " +
-                          $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}");
+                          $"{Environment.ProcessorCount} CPUs, load average {BenchmarkArguments.LoadAverage()}");
 
         var scoringRows = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }).ToList());
         string mergedFolder = Path.Combine(Path.GetTempPath(), "classifier-transform-merged-" + Guid.NewGuid().ToString("N"));
@@ -104,7 +104,7 @@ sealed class ClassifierTransformBenchmark : IBenchmark
             Console.WriteLine($"{"contender",-20} {"median rows/s",14} {"min",8} {"max",8} {"vs encoder",11}");
             foreach (var (name, t) in seconds)
                 Console.WriteLine($"{name,-20} {RowsPerSecond(name),14:F1} {texts.Length / t.Max(),8:F1} {texts.Length / t.Min(),8:F1} {RowsPerSecond(name) / baseRate,10:F3}x");
-            Console.WriteLine($"load average at the end: {LoadAverage()} (on {Environment.ProcessorCount} CPUs)");
+            Console.WriteLine($"load average at the end: {BenchmarkArguments.LoadAverage()} (on {Environment.ProcessorCount} CPUs)");
             Console.WriteLine();
             double rate = RowsPerSecond("Transform (LoRA)"), mergedRate = RowsPerSecond("merged classifier");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -136,27 +136,13 @@ sealed class ClassifierTransformBenchmark : IBenchmark
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     sealed record Options(int Rows, int Rounds, int Seed)
     {
         public static Options Parse(string[] args)
         {
-            int rows = 256, rounds = 5, seed = 1;
-            for (int i = 0; i < args.Length; i++)
-            {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--rows": rows = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--rounds": rounds = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    default: throw new ArgumentException($"Unknown option {args[i]}; use --rows N, --rounds N, --seed N.");
-                }
-            }
-            if (rows < 32 || rounds < 1) throw new ArgumentException("--rows must be at least 32 and --rounds at least 1.");
-            return new Options(rows, rounds, seed);
+            var v = BenchmarkArguments.Ints(args, ("rows", 256, 32), ("rounds", 5, 1), ("seed", 1, int.MinValue));
+            return new Options(v["rows"], v["rounds"], v["seed"]);
         }
     }
 }

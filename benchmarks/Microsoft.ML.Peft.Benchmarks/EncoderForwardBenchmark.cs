@@ -53,7 +53,7 @@ sealed class EncoderForwardBenchmark : IBenchmark
                               $"({realTokens} real, {100.0 * realTokens / (batch.BatchSize * batch.SequenceLength):F0}%), {options.Rounds} rounds");
             Console.WriteLine($"threads: torch {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}), " +
                               $"ORT intra-op {threads}, ORT_ENABLE_ALL, sequential; {Environment.ProcessorCount} logical CPUs, " +
-                              $"load average {LoadAverage()}");
+                              $"load average {BenchmarkArguments.LoadAverage()}");
 
             var peaks = contenders.ToDictionary(c => c, c => WarmUp(c, options.Warmup));
             var times = Measure(contenders, options);
@@ -116,7 +116,7 @@ sealed class EncoderForwardBenchmark : IBenchmark
         Console.WriteLine("(peak RSS +MB: growth of the process peak over RSS during one forward after the warm-up)");
         Console.WriteLine($"max |ours fp32 - ORT| over real tokens: {accuracy.MaxAbsDiffToOrt:E2}");
         Console.WriteLine($"bf16 vs fp32 mean-pooled cosine: mean {accuracy.MeanCosine:F5}, min {accuracy.MinCosine:F5}");
-        Console.WriteLine($"load average at the end: {LoadAverage()} (on {Environment.ProcessorCount} CPUs; above that, other processes shared the cores)");
+        Console.WriteLine($"load average at the end: {BenchmarkArguments.LoadAverage()} (on {Environment.ProcessorCount} CPUs; above that, other processes shared the cores)");
         Console.WriteLine();
 
         double fp32 = PerSecond(contenders[1]), bf16 = PerSecond(contenders[2]);
@@ -134,8 +134,6 @@ sealed class EncoderForwardBenchmark : IBenchmark
     }
 
     /// <summary>The 1-minute load average, to tell a busy machine in the output.</summary>
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     sealed record Accuracy(double MaxAbsDiffToOrt, double MeanCosine, double MinCosine)
     {
@@ -161,20 +159,8 @@ sealed class EncoderForwardBenchmark : IBenchmark
     {
         public static Options Parse(string[] args)
         {
-            int rounds = 15, warmup = 3, seed = 1;
-            for (int i = 0; i < args.Length; i++)
-            {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--rounds": rounds = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--warmup": warmup = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    default: throw new ArgumentException($"Unknown option {args[i]}; use --rounds N, --warmup N, --seed N.");
-                }
-            }
-            if (rounds < 1 || warmup < 1) throw new ArgumentException("--rounds and --warmup must be at least 1.");
-            return new Options(rounds, warmup, seed);
+            var v = BenchmarkArguments.Ints(args, ("rounds", 15, 1), ("warmup", 3, 1), ("seed", 1, int.MinValue));
+            return new Options(v["rounds"], v["warmup"], v["seed"]);
         }
     }
 }

@@ -39,7 +39,7 @@ sealed class LoraOverheadBenchmark : IBenchmark
         var loraOptions = new LoraOptions { Rank = 8, Alpha = 16, TargetModules = TargetModules.Of("query", "value") };
 
         Console.WriteLine($"lora-overhead: all-MiniLM-L6-v2, batch {batch.BatchSize} x {batch.SequenceLength}, LoRA r 8 alpha 16 on query/value, " +
-                          $"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} CPUs, load average {LoadAverage()}");
+                          $"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} CPUs, load average {BenchmarkArguments.LoadAverage()}");
 
         // (a) training step cost: forward + backward.
         var full = pretrained.LoadEncoder();
@@ -86,7 +86,7 @@ sealed class LoraOverheadBenchmark : IBenchmark
         }
         Rows("fwd+bwd", trainTimes, "full fine-tuning");
         Rows("inference", inferTimes, "base");
-        Console.WriteLine($"load average at the end: {LoadAverage()} (on {Environment.ProcessorCount} CPUs)");
+        Console.WriteLine($"load average at the end: {BenchmarkArguments.LoadAverage()} (on {Environment.ProcessorCount} CPUs)");
         Console.WriteLine();
 
         double unmergedRatio = Median(inferTimes["LoRA unmerged"]) / Median(inferTimes["base"]);
@@ -145,28 +145,13 @@ sealed class LoraOverheadBenchmark : IBenchmark
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     sealed record Options(int Rounds, int TrainRounds, int Warmup, int Seed)
     {
         public static Options Parse(string[] args)
         {
-            int rounds = 9, trainRounds = 5, warmup = 2, seed = 1;
-            for (int i = 0; i < args.Length; i++)
-            {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--rounds": rounds = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--train-rounds": trainRounds = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--warmup": warmup = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                    default: throw new ArgumentException($"Unknown option {args[i]}; use --rounds N, --train-rounds N, --warmup N, --seed N.");
-                }
-            }
-            if (rounds < 1 || trainRounds < 1 || warmup < 1) throw new ArgumentException("--rounds, --train-rounds and --warmup must be at least 1.");
-            return new Options(rounds, trainRounds, warmup, seed);
+            var v = BenchmarkArguments.Ints(args, ("rounds", 9, 1), ("train-rounds", 5, 1), ("warmup", 2, 1), ("seed", 1, int.MinValue));
+            return new Options(v["rounds"], v["train-rounds"], v["warmup"], v["seed"]);
         }
     }
 }
