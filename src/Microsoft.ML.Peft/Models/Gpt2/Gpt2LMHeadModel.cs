@@ -26,11 +26,7 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     public Gpt2LMHeadModel(Gpt2Config config) : base("GPT2LMHeadModel")
     {
         transformer = new Gpt2Model(config);
-        if (!config.TieWordEmbeddings)
-        {
-            lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
-            using (no_grad()) nn.init.normal_(lm_head.weight, 0, config.InitializerRange);
-        }
+        lm_head = TiedLanguageModelHead.CreateUntied(config.TieWordEmbeddings, config.NEmbd, config.VocabSize, config.InitializerRange);
         RegisterComponents();
     }
 
@@ -68,22 +64,12 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     public int? PadTokenId => Config.PadTokenId;
 
     /// <inheritdoc />
-    public Device Device
-    {
-        get
-        {
-            // Embedding.weight hands out a new wrapper on each call; dispose ours, the parameter lives on.
-            using var weight = transformer.TokenEmbedding.weight!;
-            return weight.device;
-        }
-    }
+    public Device Device => TiedLanguageModelHead.DeviceOf(transformer.TokenEmbedding);
 
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);   // (B, T, n_embd)
-        if (lm_head is not null) return lm_head.call(hidden);
-        using var embedding = transformer.TokenEmbedding.weight!;                          // a fresh wrapper, see Device
-        return nn.functional.linear(hidden, embedding);                                     // (B, T, vocab), tied
+        return TiedLanguageModelHead.Logits(hidden, lm_head, transformer.TokenEmbedding);   // (B, T, vocab)
     }
 }

@@ -20,11 +20,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     public LlamaForCausalLM(LlamaConfig config) : base("LlamaForCausalLM")
     {
         model = new LlamaModel(config);
-        if (!config.TieWordEmbeddings)
-        {
-            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
-            using (no_grad()) nn.init.normal_(lm_head.weight, 0, config.InitializerRange);
-        }
+        lm_head = TiedLanguageModelHead.CreateUntied(config.TieWordEmbeddings, config.HiddenSize, config.VocabSize, config.InitializerRange);
         RegisterComponents();
     }
 
@@ -60,22 +56,12 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     public int? PadTokenId => Config.PadTokenId;
 
     /// <inheritdoc />
-    public Device Device
-    {
-        get
-        {
-            // Embedding.weight hands out a new wrapper on each call; dispose ours, the parameter lives on.
-            using var weight = model.EmbedTokens.weight!;
-            return weight.device;
-        }
-    }
+    public Device Device => TiedLanguageModelHead.DeviceOf(model.EmbedTokens);
 
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         var hidden = model.forward(inputIds, attentionMask, positionIds, cache);        // (B, T, hidden)
-        if (lm_head is not null) return lm_head.call(hidden);
-        using var embedding = model.EmbedTokens.weight!;                                // a fresh wrapper, see Device
-        return nn.functional.linear(hidden, embedding);                                 // (B, T, vocab), tied
+        return TiedLanguageModelHead.Logits(hidden, lm_head, model.EmbedTokens);   // (B, T, vocab)
     }
 }
