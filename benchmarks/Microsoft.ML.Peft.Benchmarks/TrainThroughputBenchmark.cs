@@ -13,7 +13,8 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// full fine-tuning vs LoRA (r=8 on query/value, head trained whole) vs frozen encoder + trained head, fp32 vs bf16 weights (fp32 masters for trainable ones).
 /// Each configuration runs in a child process so its peak RSS (VmHWM) is its own. MFU = model FLOP/s divided
 /// by the 1024^3 matmul rate of the same dtype, measured in that same process.
-/// Usage: <c>train-throughput [--steps 4] [--warmup 1] [--batch 16] [--seq 128] [--method full|head|lora] [--dtype fp32|bf16]</c>.
+/// Usage: <c>train-throughput [--steps 4] [--warmup 1] [--batch 16] [--seq 128] [--rounds 1] [--method full|head|lora] [--dtype fp32|bf16]</c>;
+/// with several rounds the configurations alternate and the medians and the LoRA-bf16 / full-fp32 ratios are printed last.
 /// </summary>
 sealed class TrainThroughputBenchmark : IBenchmark
 {
@@ -49,22 +50,53 @@ sealed class TrainThroughputBenchmark : IBenchmark
             RunOne(o);
             return;
         }
-        foreach (string method in Methods.Keys)
-            foreach (string dtype in new[] { "fp32", "bf16" })
-                RunChild(args, method, dtype);
+        // Configurations alternate within each round, so a slow spell of this shared machine hits all of them
+        // alike; medians over rounds and the ratios between them are the figures to quote.
+        var results = new Dictionary<string, List<Dictionary<string, double>>>();
+        Console.WriteLine($"load average at start {BenchmarkArguments.LoadAverage()}");
+        for (int round = 0; round < o.Rounds; round++)
+            foreach (string method in Methods.Keys)
+                foreach (string dtype in new[] { "fp32", "bf16" })
+                    if (RunChild(args, method, dtype) is { } fields)
+                        (results.TryGetValue($"{method} {dtype}", out var list) ? list : results[$"{method} {dtype}"] = new()).Add(fields);
+        Console.WriteLine($"load average at end {BenchmarkArguments.LoadAverage()}");
+        if (o.Rounds == 1) return;
+        double Median(string config, string field) =>
+            results.TryGetValue(config, out var runs) ? runs.Select(r => r[field]).Order().ElementAt(runs.Count / 2) : double.NaN;
+        foreach (string config in results.Keys)
+        {
+            string[] parts = config.Split(' ');
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT train-throughput method={parts[0]} dtype={parts[1]} examples_per_s={Median(config, "examples_per_s"):F2} " +
+                $"peak_rss_mb={Median(config, "peak_rss_mb"):F0} mfu={Median(config, "mfu"):F3} rounds={results[config].Count} statistic=median"));
+        }
+        double speedup = Median("lora bf16", "examples_per_s") / Median("full fp32", "examples_per_s");
+        double memory = Median("lora bf16", "peak_rss_mb") / Median("full fp32", "peak_rss_mb");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT train-throughput lora_bf16_vs_full_fp32 speedup={speedup:F2} peak_rss_ratio={memory:F2} (goals: >= 4, <= 0.5)"));
     }
 
-    static void RunChild(string[] args, string method, string dtype)
+    /// <summary>Runs one configuration in a child process, echoes its output and returns its RESULT fields (null if it failed).</summary>
+    static Dictionary<string, double>? RunChild(string[] args, string method, string dtype)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this program's path.");
-        var start = new ProcessStartInfo(self) { UseShellExecute = false };
+        var start = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TrainThroughputBenchmark).Assembly.Location);
         start.ArgumentList.Add("train-throughput");
         foreach (string arg in args) start.ArgumentList.Add(arg);
         foreach (string arg in new[] { "--method", method, "--dtype", dtype }) start.ArgumentList.Add(arg);
         using var child = Process.Start(start)!;
+        string output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
-        if (child.ExitCode != 0) Console.Error.WriteLine($"method={method} dtype={dtype} failed (exit code {child.ExitCode}).");
+        Console.Write(output);
+        if (child.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"method={method} dtype={dtype} failed (exit code {child.ExitCode}).");
+            return null;
+        }
+        string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+        return line.Split(' ').Select(f => f.Split('=')).Where(kv => kv.Length == 2 && double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                   .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
     }
 
     static void RunOne(Options o)
@@ -130,11 +162,11 @@ sealed class TrainThroughputBenchmark : IBenchmark
         return 2.0 * 1024 * 1024 * 1024 / best;
     }
 
-    sealed record Options(int Steps, int Warmup, int Batch, int Seq, string? Method, string? DType)
+    sealed record Options(int Steps, int Warmup, int Batch, int Seq, int Rounds, string? Method, string? DType)
     {
         public static Options Parse(string[] args)
         {
-            var o = new Options(4, 1, 16, 128, null, null);
+            var o = new Options(4, 1, 16, 128, 1, null, null);
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -144,6 +176,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
                     "--warmup" => o with { Warmup = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--batch" => o with { Batch = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--seq" => o with { Seq = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--rounds" => o with { Rounds = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)) },
                     "--method" => o with { Method = Methods.ContainsKey(args[i + 1]) ? Next() : throw new ArgumentException($"--method must be one of {string.Join(", ", Methods.Keys)}.") },
                     "--dtype" => o with { DType = args[i + 1] is "fp32" or "bf16" ? Next() : throw new ArgumentException("--dtype must be fp32 or bf16.") },
                     _ => throw new ArgumentException($"Unknown option '{args[i]}'."),

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp;
 using Microsoft.ML.Peft.Core;
 using Microsoft.ML.Peft.Quantization;
@@ -22,7 +23,7 @@ namespace Microsoft.ML.Peft.Methods.Lora;
 internal sealed class LoraLayer
 {
     readonly AdapterModules<Linear> loraA = new(), loraB = new();
-    readonly AdapterModules<Dropout> dropouts = new();
+    readonly AdapterModules<FastDropoutLayer> dropouts = new();
     readonly AdapterModules<DoraMagnitude> magnitudes = new();
     readonly HashSet<string> doraAdapters = new();
     readonly Dictionary<string, Tensor> mergedNorms = new();  // DoRA: ||W + s·B A|| per output row at merge time
@@ -175,7 +176,7 @@ internal sealed class LoraLayer
     {
         loraA.Add(adapter, a);
         loraB.Add(adapter, b);
-        dropouts.Add(adapter, nn.Dropout(dropout));
+        dropouts.Add(adapter, new FastDropoutLayer(dropout));
         scalings[adapter] = scaling;
     }
 

@@ -37,14 +37,14 @@ public sealed class BertResidualOutput : nn.Module
 {
     readonly nn.Module<Tensor, Tensor> dense;  // a Linear, or a Linear4bit after ModuleSurgery (QLoRA)
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropoutLayer dropout;
 
     /// <summary>Creates a dense projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public BertResidualOutput(int inFeatures, int outFeatures, BertConfig config) : base("output")
     {
         dense = nn.Linear(inFeatures, outFeatures, device: ModelConstruction.LinearDevice);
         LayerNorm = nn.LayerNorm(outFeatures, config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new FastDropoutLayer(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

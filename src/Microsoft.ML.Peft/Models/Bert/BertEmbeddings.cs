@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ public sealed class BertEmbeddings : nn.Module
 {
     readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropoutLayer dropout;
     readonly BertConfig config;
 
     /// <summary>Creates the embeddings for <paramref name="config"/>.</summary>
@@ -26,7 +27,7 @@ public sealed class BertEmbeddings : nn.Module
             : nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new FastDropoutLayer(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public interface ISequenceClassifier
 public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifier
 {
     readonly BertModel bert;
-    readonly Dropout dropout;
+    readonly FastDropoutLayer dropout;
     readonly Linear classifier;
 
     /// <summary>Creates the model with a freshly initialised head of <paramref name="numLabels"/> classes.</summary>
@@ -32,7 +33,7 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
         if (numLabels < 1) throw new ArgumentOutOfRangeException(nameof(numLabels), numLabels, "A classifier needs at least one label.");
         NumLabels = numLabels;
         bert = new BertModel(config);
-        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        dropout = new FastDropoutLayer(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = nn.Linear(config.HiddenSize, numLabels);
         RegisterComponents();
         BertInitialization.Apply(classifier, config.InitializerRange);
@@ -87,14 +88,14 @@ public sealed class RobertaForSequenceClassification : nn.Module, ISequenceClass
 public sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
 {
     readonly Linear dense, out_proj;
-    readonly Dropout dropout;
+    readonly FastDropoutLayer dropout;
 
     /// <summary>Creates the head.</summary>
     public RobertaClassificationHead(BertConfig config, int numLabels) : base("classifier")
     {
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         out_proj = nn.Linear(config.HiddenSize, numLabels);
-        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        dropout = new FastDropoutLayer(config.ClassifierDropout ?? config.HiddenDropoutProb);
         RegisterComponents();
         BertInitialization.Apply(this, config.InitializerRange);
     }

@@ -51,7 +51,7 @@ public sealed class BertSelfAttention : nn.Module
         var (k, v, keyMask) = prefix is null ? (kOwn, vOwn, mask) : prefix.Prepend(kOwn, vOwn, mask);
         // The fused kernel scales by 1/sqrt(head_dim) and applies the boolean mask; its dropout is
         // the attention-probability dropout of the paper, active only in training.
-        using var context = nn.functional.scaled_dot_product_attention(q, k, v, keyMask, training ? dropoutProbability : 0.0, false);
+        using var context = AttentionKernel.ScaledDotProduct(q, k, v, keyMask, dropoutProbability, training);
         using var heads_ = context.transpose(1, 2);
         return heads_.reshape(batch, length, heads * headDim);  // (B, T, hidden)
     }

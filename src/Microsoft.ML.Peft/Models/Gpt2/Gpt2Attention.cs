@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Models.Gpt2;
@@ -45,9 +46,9 @@ public sealed class Gpt2Attention : nn.Module
         var k = SplitHeads(qkv[1], batch, length);
         var v = SplitHeads(qkv[2], batch, length);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);         // (B, heads, S, head_dim)
-        var context = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? attnDropout : 0.0, false);
+        var context = AttentionKernel.ScaledDotProduct(q, k, v, mask, attnDropout, training);
         var merged = context.transpose(1, 2).reshape(batch, length, heads * headDim);  // (B, T, n_embd)
-        return nn.functional.dropout(c_proj.call(merged), residDropout, training);
+        return FastDropout.Apply(c_proj.call(merged), residDropout, training);
     }
 
     Tensor SplitHeads(Tensor x, long batch, long length) => x.view(batch, length, heads, headDim).transpose(1, 2);

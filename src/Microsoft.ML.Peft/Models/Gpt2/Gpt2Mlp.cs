@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Models.Gpt2;
@@ -23,5 +24,5 @@ public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
     /// <param name="x">(B, T, n_embd).</param>
     /// <returns>(B, T, n_embd).</returns>
     public override Tensor forward(Tensor x) =>
-        nn.functional.dropout(c_proj.call(Activations.Apply(activation, c_fc.call(x))), dropout, training);
+        FastDropout.Apply(c_proj.call(Activations.Apply(activation, c_fc.call(x))), dropout, training);
 }

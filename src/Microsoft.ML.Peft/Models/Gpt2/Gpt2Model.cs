@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -53,7 +54,7 @@ public sealed class Gpt2Model : nn.Module
         using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
         using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device);
         var hidden = wte.forward(inputIds) + wpe.forward(positions);                    // (B, T, n_embd)
-        hidden = nn.functional.dropout(hidden, embdDropout, training);
+        hidden = FastDropout.Apply(hidden, embdDropout, training);
         foreach (var block in h) hidden = block.forward(hidden, mask, cache);
         return ln_f.forward(hidden);
     }

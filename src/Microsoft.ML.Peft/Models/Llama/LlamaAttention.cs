@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -47,8 +48,8 @@ public sealed class LlamaAttention : nn.Module
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);                        // (B, kv_heads, S, d)
-        var context = nn.functional.scaled_dot_product_attention(q, RepeatKv(k, heads / kvHeads), RepeatKv(v, heads / kvHeads),
-                                                                 mask, training ? dropout : 0.0, false);   // (B, heads, T, d)
+        var context = AttentionKernel.ScaledDotProduct(q, RepeatKv(k, heads / kvHeads), RepeatKv(v, heads / kvHeads),
+                                                       mask, dropout, training);   // (B, heads, T, d)
         return o_proj.call(context.transpose(1, 2).reshape(batch, length, heads * headDim));
     }
 

@@ -1,0 +1,43 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Common;
+
+/// <summary>
+/// Inverted dropout that is cheap on the CPU: the mask comes from <see cref="DropoutMask"/> instead of libtorch's
+/// element-at-a-time Bernoulli sampler. On other devices, or for types the mask does not cover, it is libtorch's
+/// dropout. Every model and adapter of this library drops out through here.
+/// </summary>
+public static class FastDropout
+{
+    /// <summary>
+    /// <paramref name="x"/> with each element zeroed with probability <paramref name="p"/> and the rest scaled by
+    /// 1 / (1 - p) when <paramref name="training"/>; otherwise a new handle on <paramref name="x"/> itself (so callers
+    /// may dispose the result and the input independently).
+    /// </summary>
+    public static Tensor Apply(Tensor x, double p, bool training)
+    {
+        if (!training || p == 0) return x.alias();
+        if (!DropoutMask.Covers(x) || p >= 1) return nn.functional.dropout(x, p, true);
+        using var mask = DropoutMask.Sample(x.shape, p, x.dtype);
+        return x.mul(mask);
+    }
+}
+
+/// <summary>A module form of <see cref="FastDropout"/>; active in <c>train()</c> mode only, like <c>nn.Dropout</c>.</summary>
+public sealed class FastDropoutLayer : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="p">Probability of zeroing an element, in [0, 1].</param>
+    public FastDropoutLayer(double p) : base("Dropout")
+    {
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "The dropout probability must be in [0, 1].");
+        P = p;
+    }
+
+    /// <summary>Probability of zeroing an element.</summary>
+    public double P { get; }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input) => FastDropout.Apply(input, P, training);
+}
