@@ -62,4 +62,18 @@ public sealed class TextGeneratorTrainerOptions
         Training.Validate();
         Generation.Validate();
     }
+
+    /// <summary>Checks the options that depend on the decoder's context length; throws naming the option, its value and the context.</summary>
+    /// <param name="contextLength">The decoder's <c>n_positions</c> / <c>max_position_embeddings</c>.</param>
+    /// <param name="modelDirectory">The decoder's folder, for the message.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A sequence or generation length does not fit the context.</exception>
+    internal void ValidateFor(int contextLength, string modelDirectory)
+    {
+        if (MaxSequenceLength > contextLength)
+            throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength,
+                $"MaxSequenceLength {MaxSequenceLength} exceeds the context of the decoder in {modelDirectory} ({contextLength} positions); use at most {contextLength}, or null for the whole context.");
+        if (Generation.MaxNewTokens >= contextLength)
+            throw new ArgumentOutOfRangeException(nameof(Generation.MaxNewTokens), Generation.MaxNewTokens,
+                $"GenerationOptions.MaxNewTokens {Generation.MaxNewTokens} leaves no room for a prompt in the context of the decoder in {modelDirectory} ({contextLength} positions); use at most {contextLength - 1}.");
+    }
 }
