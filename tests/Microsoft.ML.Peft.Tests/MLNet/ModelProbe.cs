@@ -19,6 +19,28 @@ internal static class ModelProbe
         return Dotnet($"\"{Dll.Value}\" \"{modelPath}\" \"{input}\"", TimeSpan.FromMinutes(2));
     }
 
+    /// <summary>
+    /// Runs the probe's generator mode: loads <paramref name="modelPath"/>, generates for <paramref name="prompts"/> given
+    /// as column <paramref name="column"/>, and evaluates perplexity on <paramref name="texts"/>.
+    /// </summary>
+    /// <returns>Exit code, the generated texts and the perplexity (null when the probe failed), and stderr.</returns>
+    public static (int ExitCode, IReadOnlyList<string> Generated, double? Perplexity, string Error) RunGenerator(
+        string modelPath, string column, IEnumerable<string> prompts, IEnumerable<string> texts)
+    {
+        string folder = Path.GetDirectoryName(modelPath)!;
+        string promptFile = Path.Combine(folder, "probe-prompts.jsonl"), textFile = Path.Combine(folder, "probe-texts.jsonl");
+        File.WriteAllLines(promptFile, prompts.Select(p => System.Text.Json.JsonSerializer.Serialize(p)));
+        File.WriteAllLines(textFile, texts.Select(t => System.Text.Json.JsonSerializer.Serialize(t)));
+        var (code, output, error) = Dotnet($"\"{Dll.Value}\" generate \"{modelPath}\" {column} \"{promptFile}\" \"{textFile}\"", TimeSpan.FromMinutes(2));
+        if (code != 0) return (code, Array.Empty<string>(), null, error + output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+        var generated = lines.TakeWhile(l => !l.StartsWith("perplexity\t", StringComparison.Ordinal))
+                             .Select(l => System.Text.Json.JsonSerializer.Deserialize<string>(l)!).ToList();
+        string? last = lines.LastOrDefault(l => l.StartsWith("perplexity\t", StringComparison.Ordinal));
+        double? perplexity = last is null ? null : double.Parse(last["perplexity\t".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        return (code, generated, perplexity, error);
+    }
+
     static string Build()
     {
         // The test binaries live in .../bin/<Configuration>/<tfm>/: build the probe the same way.

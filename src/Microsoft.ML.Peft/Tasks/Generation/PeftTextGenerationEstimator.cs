@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Peft.Generation;
 using Microsoft.ML.Peft.Methods;
 using Microsoft.ML.Peft.MLNet;
 using Microsoft.ML.Peft.Models;
@@ -19,11 +20,18 @@ public sealed class PeftTextGenerationEstimator : IEstimator<PeftTextGenerationT
     readonly IPeftMethodOptions method;
     readonly TextGeneratorTrainerOptions options;
 
-    /// <summary>Creates the estimator; options are checked here, before any data is read.</summary>
+    /// <summary>
+    /// Creates the estimator; options are checked here, before any data is read or weights are loaded, including
+    /// those that depend on the decoder's context length (<c>n_positions</c> / <c>max_position_embeddings</c>).
+    /// </summary>
     /// <param name="decoder">The base model (<see cref="PretrainedDecoder.FromDirectory"/>); it needs a tokenizer.</param>
     /// <param name="method">The PEFT method, e.g. <c>new LoraOptions { Rank = 8, Alpha = 16 }</c>.</param>
     /// <param name="options">Columns, training and generation options; defaults when null.</param>
-    /// <exception cref="ArgumentException">An option is invalid (named).</exception>
+    /// <exception cref="ArgumentException">An option is invalid (named, with its value).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A size or generation option is out of range, <see cref="TextGeneratorTrainerOptions.MaxSequenceLength"/> exceeds the
+    /// decoder's context, or <see cref="GenerationOptions.MaxNewTokens"/> leaves no room in it for a prompt.
+    /// </exception>
     /// <exception cref="NotSupportedException">The decoder folder has no tokenizer this library reads.</exception>
     public PeftTextGenerationEstimator(PretrainedDecoder decoder, IPeftMethodOptions method, TextGeneratorTrainerOptions? options = null)
     {
@@ -31,9 +39,19 @@ public sealed class PeftTextGenerationEstimator : IEstimator<PeftTextGenerationT
         ArgumentNullException.ThrowIfNull(method);
         options ??= new TextGeneratorTrainerOptions();
         options.Validate();
+        options.ValidateFor(ContextLength(decoder), decoder.Directory);
         _ = decoder.Tokenizer;  // fail now, with the folder's explanation, rather than after reading the data
         (this.decoder, this.method, this.options) = (decoder, method, options);
     }
+
+    /// <summary>The PEFT method this estimator applies.</summary>
+    public IPeftMethodOptions Method => method;
+
+    /// <summary>A copy of the columns, training and generation options the estimator was created with.</summary>
+    public TextGeneratorTrainerOptions Options => GenerationModelPersistence.CopyOptions(options);
+
+    // The longest sequence the decoder takes, from its configuration (no weights are loaded).
+    static int ContextLength(PretrainedDecoder decoder) => decoder.Gpt2Config?.NPositions ?? decoder.LlamaConfig!.MaxPositionEmbeddings;
 
     /// <summary>Log lines of the training run (trainable parameters, losses); none when null.</summary>
     public Action<string>? Log { get; init; }
@@ -44,13 +62,17 @@ public sealed class PeftTextGenerationEstimator : IEstimator<PeftTextGenerationT
     /// <summary>Seconds the last <see cref="Fit"/> spent training (not loading or tokenizing).</summary>
     public double LastTrainingSeconds { get; private set; }
 
-    /// <summary>Loads the base weights, applies the method, trains on <paramref name="input"/> and returns the generator.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A training column is missing or not text.</exception>
+    /// <summary>
+    /// Checks the training columns, then loads the base weights, applies the method, trains on <paramref name="input"/>
+    /// and returns the generator.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A training column is missing or not text (named); checked before any weight is loaded.</exception>
     /// <exception cref="InvalidOperationException">No row has text to learn from.</exception>
     /// <exception cref="ArgumentException">The method cannot be applied to this decoder (the message says why).</exception>
     public PeftTextGenerationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        GetOutputSchema(SchemaChecks.ShapeOf(input.Schema));   // a wrong column fails now, not after loading the weights
         var (model, peft) = Prepare();
         var module = (nn.Module)model;
         try

@@ -16,6 +16,12 @@ namespace Microsoft.ML.Peft.Tasks.Generation;
 /// <see cref="OutputColumnName"/>. Saved by <c>mlContext.Model.Save</c> with the adapter inside the zip and the base
 /// decoder referenced by folder and SHA-256 (see <see cref="GenerationModelPersistence"/>).
 /// </summary>
+/// <remarks>
+/// Prompts are checked before any decoding: an empty prompt is an error (a decoder needs a token to continue; to
+/// generate unconditionally, start the prompt with text of your own), and so is a prompt whose tokens plus
+/// <see cref="GenerationOptions.MaxNewTokens"/> exceed the model's context (<c>n_positions</c> /
+/// <c>max_position_embeddings</c>); nothing is truncated silently. Both messages name the input column.
+/// </remarks>
 public sealed class PeftTextGenerationTransformer : BatchedTextTransformer<string>
 {
     internal const string LoaderSignature = "PeftTextGenerator";
@@ -59,8 +65,11 @@ public sealed class PeftTextGenerationTransformer : BatchedTextTransformer<strin
         return new PeftTextGenerationTransformer(State, options);
     }
 
-    /// <summary>Generates for prompts directly, outside a pipeline.</summary>
-    /// <exception cref="ArgumentException">A prompt is empty or longer than the model's context.</exception>
+    /// <summary>Generates for prompts directly, outside a pipeline (the same checks and decoding as <c>Transform</c>).</summary>
+    /// <exception cref="ArgumentException">
+    /// A prompt is empty, or its tokens plus <see cref="GenerationOptions.MaxNewTokens"/> exceed the model's context; the
+    /// message names the column and quotes the prompt. Prompts are never truncated or replaced silently.
+    /// </exception>
     public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts)
     {
         ArgumentNullException.ThrowIfNull(prompts);
@@ -91,15 +100,33 @@ public sealed class PeftTextGenerationTransformer : BatchedTextTransformer<strin
 
     private protected override IReadOnlyList<string> ScoreBatch(IReadOnlyList<string> texts)
     {
-        for (int i = 0; i < texts.Count; i++)
-            if (string.IsNullOrEmpty(texts[i]))
-                throw new ArgumentException($"Prompt {i} of the batch (column '{TextColumnName}') is empty; a decoder needs at least one token to continue.", nameof(texts));
+        CheckPrompts(texts);
         lock (State.Lock)
         {
             ((TorchSharp.torch.nn.Module)State.Model).eval();
             return State.Generator.Generate(texts, Options.Generation);
         }
     }
+
+    // Empty prompts and prompts that leave no room for MaxNewTokens are errors, not silently changed: the message names
+    // the column and quotes the prompt, so the row can be found and fixed (or shortened by the caller, from the left).
+    void CheckPrompts(IReadOnlyList<string> texts)
+    {
+        int context = State.Model.MaxPositions, room = context - Options.Generation.MaxNewTokens;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            if (string.IsNullOrEmpty(texts[i]))
+                throw new ArgumentException($"Prompt {i} of the batch (column '{TextColumnName}') is empty; a decoder needs at least one token to continue.", nameof(texts));
+            int tokens = State.Tokenizer.EncodeToIds(texts[i]).Count;
+            if (tokens > room)
+                throw new ArgumentException(
+                    $"A prompt in column '{TextColumnName}' (\"{Quote(texts[i])}\") has {tokens} tokens; with GenerationOptions.MaxNewTokens = {Options.Generation.MaxNewTokens} " +
+                    $"it exceeds the model's context of {context} positions. Shorten the prompt to at most {room} tokens (keep its end), or lower MaxNewTokens.",
+                    nameof(texts));
+        }
+    }
+
+    static string Quote(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     private protected override void SaveModel(ModelSaveContext ctx) => GenerationModelPersistence.Save(ctx, this);
 

@@ -28,13 +28,21 @@ public sealed class TextGeneratorTrainerOptions
     /// <summary>The column the fitted transformer writes the generated text into. Default <c>GeneratedText</c>.</summary>
     public string OutputColumnName { get; set; } = "GeneratedText";
 
-    /// <summary>Longest training sequence in tokens; null for the model's context length.</summary>
+    /// <summary>
+    /// Longest training sequence in tokens; null for the model's context length. A value above the context
+    /// (<c>n_positions</c> / <c>max_position_embeddings</c>) is an error when the estimator is created.
+    /// </summary>
     public int? MaxSequenceLength { get; set; }
 
     /// <summary>The training run (optimizer, schedule, epochs, batch size, seed). A LoRA-friendly learning rate by default.</summary>
     public TrainingOptions Training { get; set; } = new() { LearningRate = 1e-3, Epochs = 1, BatchSize = 8 };
 
-    /// <summary>How the fitted transformer generates (greedy, 32 new tokens by default).</summary>
+    /// <summary>
+    /// How the fitted transformer generates (greedy, 32 new tokens by default). Checked when the estimator is created:
+    /// out-of-range values fail naming the option, and <see cref="GenerationOptions.MaxNewTokens"/> must leave room for a
+    /// prompt in the context. Greedy decoding and beam search ignore <see cref="GenerationOptions.Temperature"/> (it must
+    /// be positive only when <see cref="GenerationOptions.DoSample"/> is set), as in Hugging Face.
+    /// </summary>
     public GenerationOptions Generation { get; set; } = new();
 
     /// <summary>Prompts generated per batch by the fitted transformer.</summary>
@@ -61,5 +69,19 @@ public sealed class TextGeneratorTrainerOptions
         ArgumentNullException.ThrowIfNull(Generation, nameof(Generation));
         Training.Validate();
         Generation.Validate();
+    }
+
+    /// <summary>Checks the options that depend on the decoder's context length; throws naming the option, its value and the context.</summary>
+    /// <param name="contextLength">The decoder's <c>n_positions</c> / <c>max_position_embeddings</c>.</param>
+    /// <param name="modelDirectory">The decoder's folder, for the message.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A sequence or generation length does not fit the context.</exception>
+    internal void ValidateFor(int contextLength, string modelDirectory)
+    {
+        if (MaxSequenceLength > contextLength)
+            throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength,
+                $"MaxSequenceLength {MaxSequenceLength} exceeds the context of the decoder in {modelDirectory} ({contextLength} positions); use at most {contextLength}, or null for the whole context.");
+        if (Generation.MaxNewTokens >= contextLength)
+            throw new ArgumentOutOfRangeException(nameof(Generation.MaxNewTokens), Generation.MaxNewTokens,
+                $"GenerationOptions.MaxNewTokens {Generation.MaxNewTokens} leaves no room for a prompt in the context of the decoder in {modelDirectory} ({contextLength} positions); use at most {contextLength - 1}.");
     }
 }
