@@ -1,8 +1,7 @@
 using System.Text.Json;
-using Microsoft.ML.Peft.Tokenization;
 using Microsoft.ML.Tokenizers;
 
-namespace Microsoft.ML.Peft.Models.Llama;
+namespace Microsoft.ML.Peft.Tokenization;
 
 /// <summary>
 /// The SentencePiece tokenizer of LLaMA / Mistral checkpoints (<c>tokenizer.model</c>), read by Microsoft.ML.Tokenizers'
