@@ -15,8 +15,8 @@ namespace Microsoft.ML.Peft.Tokenization;
 /// <c>special_tokens_map.json</c>, else by <c>tokenizer_config.json</c> (a string or <c>{"content": ...}</c>),
 /// looked up among the added tokens, then the vocabulary; else the id in <c>generation_config.json</c>, else in
 /// <c>config.json</c> (<c>bos_token_id</c>, <c>eos_token_id</c> — the first when it is a list — and
-/// <c>pad_token_id</c>); else unk falls back to the model's <c>unk_token</c> and pad to eos, then unk, then 0
-/// (padded positions are masked, so any id serves). <see cref="EosTokenIds"/> holds eos followed by every other id of
+/// <c>pad_token_id</c>); else unk falls back to the model's <c>unk_token</c> and pad to eos, then unk, then the
+/// first special added token, then 0 (padded positions are masked, so any id that is not a word's serves). <see cref="EosTokenIds"/> holds eos followed by every other id of
 /// <c>eos_token_id</c>.</para>
 /// <para><b>Framing</b> (what <see cref="TransformerTokenizer.EncodeToIds"/> adds): <c>add_bos_token</c> and
 /// <c>add_eos_token</c> of <c>tokenizer_config.json</c> when stated, each deciding its side; else the
@@ -99,7 +99,8 @@ public sealed class HuggingFaceTokenizer : TransformerTokenizer
         int? Lookup(string token) => parts.AddedByContent.TryGetValue(token, out int a) ? a : model.Vocabulary.TryGetValue(token, out int v) ? v : null;
         var resolver = new SpecialTokenResolver(Path.GetDirectoryName(Path.GetFullPath(path))!, Lookup);
         config ??= new TokenizerConfig();
-        var (ids, eosIds) = resolver.Resolve(config, modelIds ?? new ModelTokenIds(), model.UnknownToken);
+        var (ids, eosIds) = resolver.Resolve(config, modelIds ?? new ModelTokenIds(), model.UnknownToken,
+            added.Where(t => t.Special).Select(t => (int?)t.Id).FirstOrDefault());
         int size = parts.IdToToken.Keys.Max() + 1;
         return new HuggingFaceTokenizer(parts, ids, resolver.Framing(config, template, ids), size, eosIds);
     }

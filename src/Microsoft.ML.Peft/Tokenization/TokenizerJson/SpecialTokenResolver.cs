@@ -11,14 +11,15 @@ internal sealed class SpecialTokenResolver
 
     public SpecialTokenResolver(string folder, Func<string, int?> tokenToId) => (this.folder, this.tokenToId) = (folder, tokenToId);
 
-    public (SpecialTokenIds Ids, IReadOnlyList<int> EosIds) Resolve(TokenizerConfig config, ModelTokenIds modelIds, string? modelUnknownToken)
+    public (SpecialTokenIds Ids, IReadOnlyList<int> EosIds) Resolve(TokenizerConfig config, ModelTokenIds modelIds, string? modelUnknownToken, int? firstSpecialAddedId)
     {
         int? bos = Named(config.BosToken, "bos_token") ?? modelIds.Bos;
         int? eos = Named(config.EosToken, "eos_token") ?? (modelIds.Eos.Count > 0 ? modelIds.Eos[0] : null);
         int? unk = Named(config.UnkToken, "unk_token") ?? (modelUnknownToken is null ? null : tokenToId(modelUnknownToken));
         int? mask = Named(config.MaskToken, "mask_token");
         // A decoder rarely has a padding token; padded positions are masked out, so the end-of-sequence id serves.
-        int pad = Named(config.PadToken, "pad_token") ?? modelIds.Pad ?? eos ?? unk ?? 0;
+        // Failing all else a special added token does: decoding drops the pad id, so it must not be a word's id.
+        int pad = Named(config.PadToken, "pad_token") ?? modelIds.Pad ?? eos ?? unk ?? firstSpecialAddedId ?? 0;
         var eosIds = new List<int>();
         if (eos is int e) eosIds.Add(e);
         eosIds.AddRange(modelIds.Eos.Where(id => !eosIds.Contains(id)));
