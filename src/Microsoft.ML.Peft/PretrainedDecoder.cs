@@ -13,8 +13,8 @@ namespace Microsoft.ML.Peft;
 /// <summary>
 /// A pretrained decoder-only language model in a Hugging Face style folder: <c>config.json</c> (its
 /// <c>model_type</c>, one of <see cref="SupportedModelTypes"/>, picks the architecture), <c>model.safetensors</c> or
-/// a sharded <c>model.safetensors.index.json</c>, and tokenizer files (GPT-2: <c>vocab.json</c> + <c>merges.txt</c>;
-/// LLaMA/Mistral: <c>tokenizer.model</c>). Weights are read strictly each time a model is created: a missing,
+/// a sharded <c>model.safetensors.index.json</c>, and tokenizer files (<c>tokenizer.json</c>, else <c>vocab.json</c> +
+/// <c>merges.txt</c>, else <c>tokenizer.model</c>). Weights are read strictly each time a model is created: a missing,
 /// unexpected or mis-shaped key is an error naming it. The counterpart of <see cref="PretrainedModel"/> for
 /// encoders, kept apart until the two are unified.
 /// </summary>
@@ -135,16 +135,33 @@ public sealed class PretrainedDecoder
     /// <summary>Loads the model and pairs it with the folder's tokenizer for text generation.</summary>
     public TextGenerator CreateGenerator(Device? device = null, ScalarType? dtype = null) => new(LoadModel(device, dtype), Tokenizer);
 
+    /// <summary>
+    /// Picks the folder's tokenizer: <c>tokenizer.json</c> when present (the complete description every recent model
+    /// ships), else <c>vocab.json</c> + <c>merges.txt</c>, else <c>tokenizer.model</c>. A <c>tokenizer.json</c> of a kind
+    /// this version cannot read (e.g. Unigram) gives way to the older files; with none of them the model still loads
+    /// and <see cref="Tokenizer"/> explains what was looked for. Malformed files fail here, naming the file.
+    /// </summary>
     static (TransformerTokenizer?, string?) LoadTokenizer(string folder, string modelType)
     {
-        bool bpe = File.Exists(Path.Combine(folder, TokenizerLoader.BpeVocabFile)) && File.Exists(Path.Combine(folder, TokenizerLoader.BpeMergesFile));
-        if (modelType == "gpt2" && bpe) return (TokenizerLoader.FromDirectory(folder, modelType), null);
-        if (modelType != "gpt2" && File.Exists(Path.Combine(folder, LlamaSentencePieceTokenizer.ModelFile)))
+        string? unreadable = null;
+        if (File.Exists(Path.Combine(folder, HuggingFaceTokenizer.TokenizerJsonFile)))
+        {
+            try
+            {
+                return (HuggingFaceTokenizer.FromDirectory(folder), null);
+            }
+            catch (NotSupportedException e)
+            {
+                unreadable = $" Its {HuggingFaceTokenizer.TokenizerJsonFile} cannot be used: {e.Message}";
+            }
+        }
+
+        if (File.Exists(Path.Combine(folder, TokenizerLoader.BpeVocabFile)) && File.Exists(Path.Combine(folder, TokenizerLoader.BpeMergesFile)))
+            return (TokenizerLoader.FromDirectory(folder, modelType), null);
+        if (File.Exists(Path.Combine(folder, LlamaSentencePieceTokenizer.ModelFile)))
             return (LlamaSentencePieceTokenizer.FromDirectory(folder), null);
-        string expected = modelType == "gpt2" ? "vocab.json + merges.txt" : "tokenizer.model (SentencePiece)";
-        string extra = File.Exists(Path.Combine(folder, "tokenizer.json"))
-            ? " It has a tokenizer.json, which this version cannot read yet (Hugging Face tokenizers format; Qwen2, LLaMA 3 and SmolLM ship only that)."
-            : string.Empty;
-        return (null, $"No supported tokenizer in {folder}: a {modelType} model needs {expected}.{extra} The model itself loads; give token ids to TextGenerator.GenerateIds.");
+        return (null, $"No supported tokenizer in {folder}: looked for {HuggingFaceTokenizer.TokenizerJsonFile}, "
+            + $"{TokenizerLoader.BpeVocabFile} + {TokenizerLoader.BpeMergesFile} (byte-level BPE) and {LlamaSentencePieceTokenizer.ModelFile} (SentencePiece).{unreadable} "
+            + "The model itself loads; give token ids to TextGenerator.GenerateIds.");
     }
 }

@@ -13,9 +13,7 @@ public sealed class ByteLevelBpeTokenizer : TransformerTokenizer
 {
     // GPT-2's split of text into words before BPE (contractions, letters, digits, other symbols, whitespace runs);
     // RoBERTa and the other byte-level models reuse it unchanged.
-    private static readonly Regex Gpt2Split = new(
-        @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
-        RegexOptions.Compiled | RegexOptions.CultureInvariant);
+    private static readonly Regex Gpt2Split = new(JsonPreTokenizer.Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
     private readonly BpeTokenizer _tokenizer;
     private readonly bool _addPrefixSpace;

@@ -48,6 +48,12 @@ public sealed class TokenizerConfig
     /// <summary>Whether byte-level BPE adds a space before the text (<c>add_prefix_space</c>).</summary>
     public bool? AddPrefixSpace { get; set; }
 
+    /// <summary>Whether the tokenizer puts the beginning-of-sequence token before each text (<c>add_bos_token</c>).</summary>
+    public bool? AddBosToken { get; set; }
+
+    /// <summary>Whether the tokenizer puts the end-of-sequence token after each text (<c>add_eos_token</c>).</summary>
+    public bool? AddEosToken { get; set; }
+
     /// <summary>Longest input the model accepts (<c>model_max_length</c>), when the file states a sensible one.</summary>
     public int? ModelMaxLength { get; set; }
 
@@ -100,6 +106,8 @@ public sealed class TokenizerConfig
             StripAccents = Bool(root, "strip_accents") ?? StripAccents;
             TokenizeChineseChars = Bool(root, "tokenize_chinese_chars") ?? TokenizeChineseChars;
             AddPrefixSpace = Bool(root, "add_prefix_space") ?? AddPrefixSpace;
+            AddBosToken = Bool(root, "add_bos_token") ?? AddBosToken;
+            AddEosToken = Bool(root, "add_eos_token") ?? AddEosToken;
 
             // transformers writes 1e30 ("VERY_LARGE_INTEGER") when a model has no limit; treat that as unknown.
             if (root.TryGetProperty("model_max_length", out JsonElement max) && max.ValueKind == JsonValueKind.Number

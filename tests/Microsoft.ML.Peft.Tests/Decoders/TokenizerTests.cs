@@ -1,4 +1,4 @@
-using Microsoft.ML.Peft.Models.Llama;
+using Microsoft.ML.Peft.Tokenization;
 using Microsoft.ML.Peft.Tests.Checkpoints;
 using Microsoft.ML.Peft.Tests.Tokenization;
 using Microsoft.ML.Tokenizers;

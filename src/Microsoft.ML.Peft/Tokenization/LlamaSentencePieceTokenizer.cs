@@ -1,15 +1,14 @@
-using System.Text.Json;
-using Microsoft.ML.Peft.Tokenization;
 using Microsoft.ML.Tokenizers;
 
-namespace Microsoft.ML.Peft.Models.Llama;
+namespace Microsoft.ML.Peft.Tokenization;
 
 /// <summary>
 /// The SentencePiece tokenizer of LLaMA / Mistral checkpoints (<c>tokenizer.model</c>), read by Microsoft.ML.Tokenizers'
 /// <see cref="LlamaTokenizer"/>. This class adds the model's framing: <c>&lt;s&gt;</c> before the text when
 /// <c>add_bos_token</c> is true (the default) and <c>&lt;/s&gt;</c> after it when <c>add_eos_token</c> is true, as
 /// <c>tokenizer_config.json</c> says; bos/eos/pad/unk tokens come from that file and <c>special_tokens_map.json</c>,
-/// falling back to those of the SentencePiece model.
+/// falling back to those of the SentencePiece model (pad: <c>pad_token_id</c> of <c>generation_config.json</c> or
+/// <c>config.json</c>, else the end-of-sequence id).
 /// </summary>
 public sealed class LlamaSentencePieceTokenizer : TransformerTokenizer
 {
@@ -42,7 +41,8 @@ public sealed class LlamaSentencePieceTokenizer : TransformerTokenizer
         }
 
         var config = TokenizerConfig.Load(folder);
-        var (addBos, addEos) = ReadFraming(folder);
+        var modelIds = ModelTokenIds.Load(folder);
+        bool addBos = config.AddBosToken ?? true, addEos = config.AddEosToken ?? false;
         var vocab = sp.Vocabulary;
         int Id(string? token, int fallback, string role) => token is null ? fallback
             : vocab.TryGetValue(token, out int id) ? id
@@ -50,8 +50,8 @@ public sealed class LlamaSentencePieceTokenizer : TransformerTokenizer
         int bos = Id(config.BosToken, sp.BeginningOfSentenceId, "beginning-of-sequence");
         int eos = Id(config.EosToken, sp.EndOfSentenceId, "end-of-sequence");
         int unk = Id(config.UnkToken, sp.UnknownId, "unknown");
-        // LLaMA has no padding token; left padding is masked anyway, so the end-of-sequence id serves (as in common practice).
-        int pad = config.PadToken is null ? eos : Id(config.PadToken, eos, "padding");
+        // LLaMA has no padding token; padding is masked anyway, so the end-of-sequence id serves (as in common practice).
+        int pad = config.PadToken is null ? modelIds.Pad ?? eos : Id(config.PadToken, eos, "padding");
         var template = new SequenceTemplate(addBos ? new[] { bos } : Array.Empty<int>(), Array.Empty<int>(), addEos ? new[] { eos } : Array.Empty<int>(), 0);
         int size = vocab.Values.Max() + 1;
         return new LlamaSentencePieceTokenizer(sp, new SpecialTokenIds(bos, eos, pad, unk, null), template, size);
@@ -63,14 +63,4 @@ public sealed class LlamaSentencePieceTokenizer : TransformerTokenizer
 
     /// <inheritdoc />
     protected override string DecodeIds(IEnumerable<int> ids) => tokenizer.Decode(ids) ?? string.Empty;
-
-    static (bool AddBos, bool AddEos) ReadFraming(string folder)
-    {
-        string path = Path.Combine(folder, TokenizerConfig.TokenizerConfigFile);
-        if (!File.Exists(path)) return (true, false);
-        using var json = JsonDocument.Parse(File.ReadAllText(path));
-        bool Flag(string name, bool fallback) =>
-            json.RootElement.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
-        return (Flag("add_bos_token", true), Flag("add_eos_token", false));
-    }
 }
