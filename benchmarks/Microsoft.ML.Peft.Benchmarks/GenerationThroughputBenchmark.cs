@@ -12,7 +12,7 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// left-padded batch of 8 short prompts; (b) fine-tuning tokens/s (forward + backward + AdamW step through the
 /// shared <c>Trainer</c>) with LoRA (r 8, alpha 16, default targets) against full fine-tuning, fp32, and
 /// the same with a bf16 base (fp32 masters; <c>--bf16 0</c> leaves it out). Contenders of a phase are interleaved per round; medians are reported.
-/// Usage: <c>generation-throughput [--rounds 9] [--train-rounds 7] [--warmup 1] [--new-tokens 64] [--batch 8] [--seq 128] [--train-steps 2] [--bf16 1|0]</c>.
+/// Usage: <c>generation-throughput [--rounds 9] [--train-rounds 7] [--warmup 1] [--new-tokens 64] [--batch 8] [--seq 128] [--train-steps 2] [--bf16 1|0] [--threads 0 (all CPUs)]</c>.
 /// </summary>
 sealed class GenerationThroughputBenchmark : IBenchmark
 {
@@ -23,8 +23,10 @@ sealed class GenerationThroughputBenchmark : IBenchmark
     public void Run(string[] args)
     {
         var o = BenchmarkArguments.Ints(args, ("rounds", 9, 1), ("train-rounds", 7, 1), ("warmup", 1, 0), ("new-tokens", 64, 1),
-                                        ("batch", 8, 1), ("seq", 128, 2), ("train-steps", 2, 1), ("bf16", 1, 0));
-        torch.set_num_threads(Environment.ProcessorCount);
+                                        ("batch", 8, 1), ("seq", 128, 2), ("train-steps", 2, 1), ("bf16", 1, 0), ("threads", 0, 0));
+        // 0: one Torch thread per CPU. On a crowded machine fewer threads can be faster: a parallel region waits
+        // for its slowest thread, and a descheduled thread stalls the others.
+        torch.set_num_threads(o["threads"] > 0 ? o["threads"] : Environment.ProcessorCount);
         string folder = ShippedDecoder.Folder();
         var decoder = PretrainedDecoder.FromDirectory(folder);
         var config = decoder.Gpt2Config!;

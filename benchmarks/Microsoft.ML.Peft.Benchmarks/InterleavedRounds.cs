@@ -17,6 +17,7 @@ static class InterleavedRounds
         var seconds = contenders.ToDictionary(c => c.Name, _ => new List<double>());
         for (int round = 0; round < warmup + rounds; round++)
         {
+            Console.Error.Write($"  round {round + 1}/{warmup + rounds}{(round < warmup ? " (warm-up)" : "")}\n");
             var order = round % 2 == 0 ? contenders : contenders.Reverse().ToList();
             foreach (var (name, run) in order)
             {
