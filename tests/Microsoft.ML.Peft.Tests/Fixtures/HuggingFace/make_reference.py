@@ -64,7 +64,8 @@ def effective_rope_theta(config):
 
 
 def make_configs():
-    common = dict(bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID)
+    # pad_token_id stays out of the configs (not every config class declares it); generate() is given it instead.
+    common = dict(bos_token_id=BOS_ID, eos_token_id=EOS_ID)
     gpt2 = GPT2Config(
         vocab_size=VOCAB, n_positions=64, n_embd=32, n_layer=2, n_head=4, activation_function="gelu_new",
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, layer_norm_epsilon=1e-5, initializer_range=0.2,
