@@ -10,6 +10,7 @@ IBenchmark[] benchmarks =
     new EncoderForwardBenchmark(),
     new LoraOverheadBenchmark(),
     new ClassifierTransformBenchmark(),
+    new GenerationThroughputBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Microsoft.ML.Peft.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Tests.HuggingFace;
+
+/// <summary>
+/// One reference fixture in the format <c>Fixtures/HuggingFace/make_reference.py</c> writes: <c>model/</c> (a Hugging
+/// Face folder), <c>reference.safetensors</c> (inputs, logits, greedy ids) and <c>reference.json</c> (settings).
+/// </summary>
+internal sealed class HfReferenceFixture : IDisposable
+{
+    public const string ModelFolderName = "model", TensorsFile = "reference.safetensors", JsonFile = "reference.json";
+
+    /// <summary>The fixtures make_reference.py writes, in its order.</summary>
+    public static readonly string[] Names = { "gpt2", "llama", "qwen2" };
+
+    /// <summary><c>tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace</c> of this checkout (found from the test binary's folder).</summary>
+    public static string Root
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Peft.sln"))) dir = dir.Parent;
+            if (dir is null) throw new DirectoryNotFoundException($"No Peft.sln above {AppContext.BaseDirectory}.");
+            return Path.Combine(dir.FullName, "tests", "Microsoft.ML.Peft.Tests", "Fixtures", "HuggingFace");
+        }
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds a complete fixture.</summary>
+    public static bool Exists(string folder) =>
+        File.Exists(Path.Combine(folder, JsonFile)) && File.Exists(Path.Combine(folder, TensorsFile))
+        && File.Exists(Path.Combine(folder, ModelFolderName, "config.json"));
+
+    HfReferenceFixture(string folder) => Folder = folder;
+
+    public string Folder { get; }
+    public string ModelFolder => Path.Combine(Folder, ModelFolderName);
+    public string Name { get; private set; } = "";
+    public string ModelType { get; private set; } = "";
+    public int PadTokenId { get; private set; }
+    public int EosTokenId { get; private set; }
+    public int MaxNewTokens { get; private set; }
+    public double LogitsTolerance { get; private set; }
+
+    /// <summary>The RoPE base transformers used (LLaMA family), to check that our config reader found the same.</summary>
+    public double? RopeTheta { get; private set; }
+
+    /// <summary>torch / transformers versions that wrote the fixture, for messages.</summary>
+    public string Versions { get; private set; } = "";
+
+    public Tensor InputIds { get; private set; } = null!;        // (B, T) int64
+    public Tensor AttentionMask { get; private set; } = null!;   // (B, T) int64 0/1
+    public Tensor PositionIds { get; private set; } = null!;     // (B, T) int64
+    public Tensor Logits { get; private set; } = null!;          // (B, T, V) float32
+    public Tensor GreedyCached { get; private set; } = null!;    // (B, max_new_tokens) int64, pad after eos
+    public Tensor GreedyUncached { get; private set; } = null!;  // the same with use_cache=False
+
+    /// <summary>Reads a fixture folder.</summary>
+    /// <exception cref="InvalidDataException">A field or tensor is missing; the message names it.</exception>
+    public static HfReferenceFixture Open(string folder)
+    {
+        var fixture = new HfReferenceFixture(folder);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, JsonFile)));
+        var root = json.RootElement;
+        JsonElement Field(string name) => root.TryGetProperty(name, out var v) ? v
+            : throw new InvalidDataException($"{Path.Combine(folder, JsonFile)} has no '{name}'.");
+        int version = Field("format_version").GetInt32();
+        if (version != 1) throw new InvalidDataException($"{folder}: fixture format {version}; this reader knows format 1.");
+        fixture.Name = Field("name").GetString()!;
+        fixture.ModelType = Field("model_type").GetString()!;
+        fixture.PadTokenId = Field("pad_token_id").GetInt32();
+        fixture.EosTokenId = Field("eos_token_id").GetInt32();
+        fixture.MaxNewTokens = Field("max_new_tokens").GetInt32();
+        fixture.LogitsTolerance = Field("logits_tolerance").GetDouble();
+        fixture.RopeTheta = root.TryGetProperty("rope_theta", out var theta) && theta.ValueKind == JsonValueKind.Number ? theta.GetDouble() : null;
+        fixture.Versions = string.Join(", ", Field("versions").EnumerateObject().Select(p => $"{p.Name} {p.Value}"));
+
+        using var file = SafeTensorsFile.Open(Path.Combine(folder, TensorsFile));
+        Tensor Read(string name) => file.Contains(name) ? file.ReadTensor(name).DetachFromDisposeScope()
+            : throw new InvalidDataException($"{Path.Combine(folder, TensorsFile)} has no tensor '{name}'.");
+        fixture.InputIds = Read("input_ids");
+        fixture.AttentionMask = Read("attention_mask");
+        fixture.PositionIds = Read("position_ids");
+        fixture.Logits = Read("logits");
+        fixture.GreedyCached = Read("greedy_cached");
+        fixture.GreedyUncached = Read("greedy_uncached");
+        return fixture;
+    }
+
+    /// <summary>The prompts without their left padding, as a generator takes them.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Prompts()
+    {
+        var ids = InputIds.data<long>().ToArray();
+        var mask = AttentionMask.data<long>().ToArray();
+        long rows = InputIds.shape[0], length = InputIds.shape[1];
+        return Enumerable.Range(0, (int)rows)
+            .Select(r => (IReadOnlyList<int>)Enumerable.Range(0, (int)length).Where(t => mask[r * length + t] == 1).Select(t => (int)ids[r * length + t]).ToArray())
+            .ToList();
+    }
+
+    /// <summary>
+    /// Row <paramref name="row"/> of a greedy tensor as a generator reports it: the ids up to and including the first
+    /// end-of-sequence id; transformers fills the rest with the pad id, which must then be all that follows.
+    /// </summary>
+    public int[] GreedyRow(Tensor greedy, int row)
+    {
+        var ids = greedy[row].data<long>().Select(i => (int)i).ToArray();
+        int end = Array.IndexOf(ids, EosTokenId);
+        if (end < 0) return ids;
+        if (ids.Skip(end + 1).Any(i => i != PadTokenId))
+            throw new InvalidDataException($"{Folder}: greedy row {row} has ids other than pad {PadTokenId} after eos {EosTokenId}: {string.Join(" ", ids)}.");
+        return ids[..(end + 1)];
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { InputIds, AttentionMask, PositionIds, Logits, GreedyCached, GreedyUncached }) t?.Dispose();
+    }
+}
