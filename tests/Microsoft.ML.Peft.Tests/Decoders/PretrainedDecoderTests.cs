@@ -92,6 +92,28 @@ public sealed class PretrainedDecoderTests
     }
 
     [Fact]
+    public void LlamaConfigReadsTransformers5RopeParameters()
+    {
+        // transformers 5 writes the RoPE base and scaling together under rope_parameters, and no top-level rope_theta.
+        var config = System.Text.Json.JsonSerializer.Deserialize<LlamaConfig>("""
+            {"model_type": "qwen2", "rope_parameters": {"rope_type": "default", "rope_theta": 500000.0}}
+            """)!;
+        Assert.Equal(500000.0, config.RotaryBase);
+        Assert.Null(config.RotaryScaling);
+
+        var scaled = System.Text.Json.JsonSerializer.Deserialize<LlamaConfig>("""
+            {"model_type": "llama", "rope_theta": 10000.0,
+             "rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 250000.0}}
+            """)!;
+        Assert.Equal(250000.0, scaled.RotaryBase);
+        Assert.Equal("linear", scaled.RotaryScaling!.Method);
+        Assert.Equal(2.0, scaled.RotaryScaling.Factor);
+
+        var older = new LlamaConfig { RopeTheta = 1e6 };
+        Assert.Equal(1e6, older.RotaryBase);
+    }
+
+    [Fact]
     public void LlamaConfigReadsHuggingFaceFields()
     {
         using var folder = new TempFolder();

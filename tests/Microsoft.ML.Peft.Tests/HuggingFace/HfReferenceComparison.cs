@@ -23,8 +23,8 @@ internal static class HfReferenceComparison
         Assert.True(decoder.ModelType == fixture.ModelType, $"{where}: model_type read as '{decoder.ModelType}', expected '{fixture.ModelType}'.");
         // transformers 5 writes the RoPE base inside rope_parameters; a reader that misses it would silently use 10000.
         if (fixture.RopeTheta is double theta)
-            Assert.True(decoder.LlamaConfig!.RopeTheta == theta,
-                $"{where}: config.json's RoPE base is {theta} but our LlamaConfig read {decoder.LlamaConfig.RopeTheta} (rope_theta vs rope_parameters.rope_theta?).");
+            Assert.True(decoder.LlamaConfig!.RotaryBase == theta,
+                $"{where}: config.json's RoPE base is {theta} but our LlamaConfig read {decoder.LlamaConfig.RotaryBase} (rope_theta vs rope_parameters.rope_theta?).");
 
         var model = decoder.LoadModel();   // strict: a missing or unexpected key throws naming it
         try

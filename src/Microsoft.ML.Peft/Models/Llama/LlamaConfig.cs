@@ -37,6 +37,11 @@ public sealed class LlamaConfig
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; set; } = 10000.0;
     /// <summary>Rotary scaling, or null for none.</summary>
     [JsonPropertyName("rope_scaling")] public RopeScaling? RopeScaling { get; set; }
+    /// <summary>
+    /// transformers 5's form of the two fields above: <c>rope_theta</c> and the scaling fields in one object. When
+    /// present it wins over them (see <see cref="RotaryBase"/> and <see cref="RotaryScaling"/>).
+    /// </summary>
+    [JsonPropertyName("rope_parameters")] public RopeScaling? RopeParameters { get; set; }
     /// <summary>Bias on q/k/v/o projections (LLaMA); Qwen2 has q/k/v biases regardless and never an o_proj bias.</summary>
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; set; }
     /// <summary>Bias on the feed-forward projections.</summary>
@@ -64,6 +69,12 @@ public sealed class LlamaConfig
 
     /// <summary>The <c>model_type</c> values this class describes.</summary>
     public static IReadOnlyList<string> SupportedModelTypes { get; } = new[] { "llama", "mistral", "qwen2" };
+
+    /// <summary>The rotary base in force: <c>rope_parameters.rope_theta</c>, else <c>rope_theta</c>.</summary>
+    [JsonIgnore] public double RotaryBase => RopeParameters?.RopeTheta ?? RopeTheta;
+
+    /// <summary>The rotary scaling in force: <c>rope_parameters</c> unless its type is default, else <c>rope_scaling</c>.</summary>
+    [JsonIgnore] public RopeScaling? RotaryScaling => RopeParameters is { Method: not "default" } parameters ? parameters : RopeScaling;
 
     /// <summary>Width of one attention head.</summary>
     [JsonIgnore] public int HeadDim => HeadDimension ?? HiddenSize / NumAttentionHeads;
@@ -102,7 +113,7 @@ public sealed class LlamaConfig
         if (VocabSize <= 0) throw new InvalidDataException($"config.json: vocab_size must be positive, not {VocabSize}.");
         if (IntermediateSize <= 0) throw new InvalidDataException($"config.json: intermediate_size must be positive, not {IntermediateSize}.");
         if (MaxPositionEmbeddings <= 0) throw new InvalidDataException($"config.json: max_position_embeddings must be positive, not {MaxPositionEmbeddings}.");
-        if (RopeScaling is { } scaling)
+        if (RotaryScaling is { } scaling)
         {
             if (scaling.Method is not ("default" or "linear" or "dynamic" or "llama3"))
                 throw new NotSupportedException($"config.json: rope_scaling type '{scaling.Method}' is not supported; supported: linear, dynamic, llama3.");

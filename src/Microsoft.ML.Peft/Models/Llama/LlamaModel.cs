@@ -22,7 +22,7 @@ public sealed class LlamaModel : nn.Module
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i)).ToArray());
         norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, "norm");
-        rotary = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.RopeScaling, config.MaxPositionEmbeddings);
+        rotary = new RotaryEmbedding(config.HeadDim, config.RotaryBase, config.RotaryScaling, config.MaxPositionEmbeddings);
         RegisterComponents();
         LlamaInitialization.Apply(this, config.InitializerRange);
     }

@@ -15,6 +15,8 @@ public sealed class RopeScaling
     [JsonPropertyName("rope_type")] public string? RopeType { get; set; }
     /// <summary>The scaling method (older configs).</summary>
     [JsonPropertyName("type")] public string? Type { get; set; }
+    /// <summary>Base of the rotary frequencies, present when this object is transformers 5's <c>rope_parameters</c>.</summary>
+    [JsonPropertyName("rope_theta")] public double? RopeTheta { get; set; }
     /// <summary>Stretch factor.</summary>
     [JsonPropertyName("factor")] public double Factor { get; set; } = 1.0;
     /// <summary><c>llama3</c>: wavelengths longer than original_context / low_freq_factor are fully scaled.</summary>
