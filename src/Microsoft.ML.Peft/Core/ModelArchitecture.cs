@@ -21,8 +21,13 @@ public static class ModelArchitecture
         return "unknown";
     }
 
-    /// <summary>PEFT's <c>task_type</c> for <paramref name="model"/>: <c>SEQ_CLS</c> for classifiers, else null.</summary>
-    public static string? TaskType(nn.Module model) => model is ISequenceClassifier ? "SEQ_CLS" : null;
+    /// <summary>PEFT's <c>task_type</c> for <paramref name="model"/>: <c>SEQ_CLS</c> for classifiers, <c>CAUSAL_LM</c> for decoders, else null.</summary>
+    public static string? TaskType(nn.Module model) => model switch
+    {
+        ISequenceClassifier => "SEQ_CLS",
+        Models.ICausalLM => "CAUSAL_LM",
+        _ => null,
+    };
 
     /// <summary>The head PEFT trains whole for a task (<c>classifier</c>, <c>score</c>), when the model has one.</summary>
     public static IReadOnlyList<string> DefaultModulesToSave(nn.Module model, string? taskType)
