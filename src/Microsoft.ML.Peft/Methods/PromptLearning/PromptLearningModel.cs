@@ -69,13 +69,16 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt, IDecoderPro
     /// <summary>Modules trained whole and saved with the prompt.</summary>
     public IReadOnlyList<string> ModulesToSave { get; }
 
-    /// <summary>The encoder of <paramref name="model"/>: itself, or a classifier's <see cref="ISequenceClassifier.Encoder"/>.</summary>
+    /// <summary>
+    /// The BERT-family encoder of <paramref name="model"/>: itself, or a classifier's <see cref="ISequenceClassifier.Encoder"/>.
+    /// Decoders have none; prompt methods reach them through their <c>Prompt</c> (<see cref="IDecoderPrompt"/>).
+    /// </summary>
     /// <exception cref="NotSupportedException">The model is not BERT-family.</exception>
     public static BertModel EncoderOf(nn.Module model) => model switch
     {
         BertModel bert => bert,
         ISequenceClassifier classifier => classifier.Encoder,
-        _ => throw new NotSupportedException($"Prompt methods need a BERT-family model (BertModel or a sequence classifier), not {model.GetType().Name}."),
+        _ => throw new NotSupportedException($"{model.GetType().Name} is not a BERT-family model (BertModel or a sequence classifier), so it has no encoder."),
     };
 
     /// <summary>(n, width) prompt embeddings as PEFT saves them (the encoder's output for P-Tuning and prefix projection).</summary>
