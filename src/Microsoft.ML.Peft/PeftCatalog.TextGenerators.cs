@@ -50,7 +50,7 @@ public sealed partial class PeftCatalog
 
     /// <summary>
     /// QLoRA (Dettmers et al., 2023): the decoder's linear layers quantized to 4-bit NF4 (frozen), LoRA on the targets
-    /// (LLaMA family: <c>q_proj, v_proj</c>). GPT-2 keeps its <c>Conv1D</c> layers in full precision.
+    /// (LLaMA family: <c>q_proj, v_proj</c>; GPT-2: <c>c_attn</c>, its <c>Conv1D</c> layers quantized transposed as bitsandbytes does).
     /// </summary>
     /// <param name="decoder">The base decoder.</param>
     /// <param name="rank">LoRA rank r.</param>

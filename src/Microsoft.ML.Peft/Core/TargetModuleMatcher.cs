@@ -60,12 +60,21 @@ public static class TargetModuleMatcher
     public static IReadOnlyList<(string Name, Linear Module)> Select(nn.Module model, TargetModules targets) =>
         SelectFrom(LinearModules(model), targets);
 
+    /// <summary>
+    /// The <c>Linear</c> and GPT-2 <see cref="Models.Conv1D"/> modules of <paramref name="model"/> that
+    /// <paramref name="targets"/> selects (methods that rescale or adapt either, such as IA3).
+    /// </summary>
+    /// <exception cref="ArgumentException">Nothing matched; the message lists the candidate modules.</exception>
+    public static IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> SelectLinearOrConv1D(nn.Module model, TargetModules targets) =>
+        SelectFrom(model.named_modules().Where(m => m.Item1.Length > 0 && m.Item2 is Linear or Models.Conv1D)
+                        .Select(m => (m.Item1, (nn.Module<Tensor, Tensor>)m.Item2)).ToList(), targets);
+
     static IReadOnlyList<(string Name, T Module)> SelectFrom<T>(IReadOnlyList<(string Name, T Module)> candidates, TargetModules targets)
     {
         var selected = candidates.Where(c => IsTarget(c.Name, targets)).ToList();
         if (selected.Count == 0)
             throw new ArgumentException(
-                $"Target modules {targets} matched no linear module of the model. Linear modules: " +
+                $"Target modules {targets} matched no linear module of the model. Candidates: " +
                 string.Join(", ", candidates.Select(c => c.Name)) + ".", nameof(targets));
         return selected;
     }

@@ -53,6 +53,25 @@ public sealed class Linear4bit : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Quantizes a GPT-2 <see cref="Models.Conv1D"/> (weight stored (in, out)) as a linear layer: its transposed weight
+    /// (out, in) goes to NF4, as bitsandbytes does for Conv1D; <see cref="FromConv1D"/> records it so that merging gives a
+    /// Conv1D back. <paramref name="conv"/> is left unchanged.
+    /// </summary>
+    public static Linear4bit FromConv1D(Models.Conv1D conv, QuantizationOptions? options = null)
+    {
+        options ??= new QuantizationOptions();
+        using var outIn = conv.Weight.t();  // (out, in)
+        var quantized = QuantizedWeight.Quantize(outIn.contiguous(), options);
+        return new Linear4bit(quantized, conv.Bias, options) { WasConv1D = true };
+    }
+
+    /// <summary>
+    /// Whether the layer was quantized from a GPT-2 Conv1D (<see cref="FromConv1D"/>), so a dequantizing merge should
+    /// rebuild a Conv1D with its (in, out) weight and keep the model's Hugging Face layout.
+    /// </summary>
+    public bool WasConv1D { get; init; }
+
     /// <summary>Quantizes <paramref name="linear"/>'s weight to NF4 and copies its bias; <paramref name="linear"/> is left unchanged.</summary>
     public static Linear4bit FromLinear(Linear linear, QuantizationOptions? options = null)
     {

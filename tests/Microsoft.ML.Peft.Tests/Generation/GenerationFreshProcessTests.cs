@@ -24,8 +24,8 @@ public sealed class GenerationFreshProcessTests : IDisposable
 
     static IDataView Texts(MLContext ml, IEnumerable<string> texts) => ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t }));
 
-    /// <summary>Both architectures, an adapter, a quantized base and whole weights; the other methods round-trip in process.</summary>
-    public static TheoryData<string> Methods => new() { "lora", "qlora-llama", "ia3-llama", "full" };
+    /// <summary>Both architectures, an adapter, a quantized base, whole weights, a prompt and a KV-cache prefix; the other methods round-trip in process.</summary>
+    public static TheoryData<string> Methods => new() { "lora", "qlora-llama", "ia3-llama", "full", "prompt", "prefix-llama" };
 
     [Theory]
     [MemberData(nameof(Methods))]

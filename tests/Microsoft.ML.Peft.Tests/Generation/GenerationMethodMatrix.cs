@@ -11,12 +11,12 @@ namespace Microsoft.ML.Peft.Tests.Generation;
 /// </summary>
 internal static class GenerationMethodMatrix
 {
-    /// <summary>
-    /// The methods that work on decoders today. Prompt tuning, P-Tuning, prefix tuning and bottleneck adapters on
-    /// decoders (and IA3 on GPT-2) are known to <see cref="Create"/> already: add "prompt", "ptuning", "prefix", "adapter"
-    /// (and their "-llama" variants, and "ia3") to this line once they fit decoders.
-    /// </summary>
-    public static TheoryData<string> Working => new() { "lora", "lora-llama", "qlora-llama", "bitfit", "full", "ia3-llama" };
+    /// <summary>Every method on both decoder families (BitFit needs biases, which the tiny LLaMA lacks).</summary>
+    public static TheoryData<string> Working => new()
+    {
+        "lora", "lora-llama", "qlora", "qlora-llama", "bitfit", "full", "full-llama", "ia3", "ia3-llama",
+        "prompt", "prompt-llama", "ptuning", "ptuning-llama", "prefix", "prefix-llama", "adapter", "adapter-llama",
+    };
 
     /// <summary>The <c>peft_type</c> each method saves.</summary>
     public static string PeftType(string name) => name.Split('-')[0] switch

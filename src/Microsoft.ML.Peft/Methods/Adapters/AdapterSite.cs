@@ -4,10 +4,11 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Methods.Adapters;
 
 /// <summary>
-/// One bottleneck adapter in place: registered as <c>adapter</c> under a sub-layer's output module
-/// (<c>...attention.output</c> or <c>...layer.i.output</c>), acting through a forward hook on that module's
-/// <c>dense</c>. Sequential: <c>h = dense(x); h + adapter(h)</c>, then dropout, residual and LayerNorm as before.
-/// Parallel: the sub-layer's input s (captured by a hook on its first linear layer) gives <c>h + adapter(s)</c>.
+/// One bottleneck adapter in place: registered as <c>adapter</c> under the module of an <see cref="AdapterPlacement"/>
+/// (BERT <c>...attention.output</c> / <c>...layer.i.output</c>, GPT-2 <c>...attn</c> / <c>...mlp</c>, LLaMA
+/// <c>...self_attn</c> / <c>...mlp</c>), acting through a forward hook on the sub-layer's output projection.
+/// Sequential: <c>h = proj(x); h + adapter(h)</c>, then dropout, residual (and BERT's LayerNorm) as before.
+/// Parallel: the sub-layer's input s (captured by a hook on its first projection) gives <c>h + adapter(s)</c>.
 /// </summary>
 internal sealed class AdapterSite
 {
@@ -15,7 +16,7 @@ internal sealed class AdapterSite
     readonly List<Action> removeHooks = new();
     Tensor? captured;  // (B, T, hidden) input of the sub-layer, parallel adapters only; owned by the forward's scope
 
-    public AdapterSite(string name, nn.Module owner, Linear dense, Linear? inputSource, BottleneckAdapter adapter)
+    public AdapterSite(string name, nn.Module owner, nn.Module<Tensor, Tensor> dense, nn.Module<Tensor, Tensor>? inputSource, BottleneckAdapter adapter)
     {
         Name = name;
         this.owner = owner;
@@ -31,7 +32,7 @@ internal sealed class AdapterSite
         IsParallel = inputSource is not null;
     }
 
-    /// <summary>Full name of the owning module, e.g. <c>bert.encoder.layer.0.output</c>.</summary>
+    /// <summary>Full name of the owning module, e.g. <c>bert.encoder.layer.0.output</c> or <c>transformer.h.0.mlp</c>.</summary>
     public string Name { get; }
 
     public BottleneckAdapter Adapter { get; }
@@ -48,7 +49,7 @@ internal sealed class AdapterSite
         Adapter.Dispose();
     }
 
-    /// <summary>The hook on <c>dense</c>: <paramref name="output"/> (B, T, hidden) plus the adapter's term.</summary>
+    /// <summary>The hook on the output projection: <paramref name="output"/> (B, T, hidden) plus the adapter's term.</summary>
     Tensor AddAdapter(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
         if (Disabled) return output;

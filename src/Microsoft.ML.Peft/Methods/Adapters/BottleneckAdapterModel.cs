@@ -7,12 +7,15 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Methods.Adapters;
 
 /// <summary>
-/// A BERT-family model with bottleneck adapters in every block (see <see cref="BottleneckAdapterKind"/>). Placement
-/// versus the papers: Houlsby puts the adapter on the sub-layer's projected output before the residual and LayerNorm,
-/// as here; the hook sits on <c>dense</c>'s output, so the adapter runs before the sub-layer's dropout (Houlsby applies
-/// dropout first; identical in eval). Pfeiffer's adapter reads the FFN output the same way (without AdapterHub's extra
-/// residual LayerNorm variants). The parallel adapter reads the FFN input and adds to the FFN projection.
-/// Houlsby's paper also trains the LayerNorms; here only adapters and the head train.
+/// A BERT-family, GPT-2 or LLaMA-family model with bottleneck adapters in every block (see
+/// <see cref="BottleneckAdapterKind"/> and <see cref="AdapterPlacement"/>). Placement versus the papers: Houlsby puts the
+/// adapter on the sub-layer's projected output before the residual (and BERT's post-LayerNorm), as here; the hook sits on
+/// the output projection (BERT <c>dense</c>, GPT-2 <c>c_proj</c>, LLaMA <c>o_proj</c> / <c>down_proj</c>), so the adapter
+/// runs before the sub-layer's dropout (Houlsby applies dropout first; identical in eval). In the pre-norm decoders the
+/// adapter's sum then joins the residual stream directly. Pfeiffer's adapter reads the FFN output the same way (without
+/// AdapterHub's extra residual LayerNorm variants). The parallel adapter reads the FFN input (after the decoders'
+/// pre-norm) and adds to the FFN projection. Houlsby's paper also trains the LayerNorms; here only adapters and the
+/// head train.
 /// </summary>
 public sealed class BottleneckAdapterModel : IPeftModel
 {
@@ -40,29 +43,23 @@ public sealed class BottleneckAdapterModel : IPeftModel
     public IReadOnlyList<string> AdaptedModules => sites.Select(s => s.Name).ToList();
 
     /// <summary>Injects adapters into every block of <paramref name="model"/> (in place) and freezes everything else.</summary>
-    /// <exception cref="NotSupportedException">The model has no BERT-family blocks.</exception>
+    /// <exception cref="NotSupportedException">The model has no BERT-family, GPT-2 or LLaMA-family blocks.</exception>
     public static BottleneckAdapterModel Create(nn.Module model, BottleneckAdapterOptions options)
     {
         options = options.Clone();
         options.Validate();
         options.ModulesToSave = SavedModules.Resolve(model, options.ModulesToSave);
         var result = new BottleneckAdapterModel(model, options);
-        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
-        foreach (var (name, module) in modules.Where(m => m.Value is BertResidualOutput).ToList())
+        foreach (var place in AdapterPlacement.Find(model))
         {
-            bool isAttention = name.EndsWith("attention.output", StringComparison.Ordinal);
-            if (isAttention && !options.AfterAttention) continue;
-            string block = name[..name.LastIndexOf(isAttention ? ".attention.output" : ".output", StringComparison.Ordinal)];
-            var dense = (Linear)modules[name + ".dense"];
-            Linear? source = options.Kind != BottleneckAdapterKind.Parallel ? null
-                : (Linear)modules[block + (isAttention ? ".attention.self.query" : ".intermediate.dense")];
-            var w = dense.weight!;  // (hidden, in)
-            int hidden = (int)w.shape[0];
-            var adapter = new BottleneckAdapter(hidden, options.BottleneckSize(hidden), options.Activation, options.Scaling, w.device, w.dtype);
-            result.sites.Add(new AdapterSite(name, module, dense, source, adapter));
+            if (place.IsAttention && !options.AfterAttention) continue;
+            var (hidden, device, dtype) = place.Geometry();
+            var source = options.Kind == BottleneckAdapterKind.Parallel ? place.Input : null;
+            var adapter = new BottleneckAdapter(hidden, options.BottleneckSize((int)hidden), options.Activation, options.Scaling, device, dtype);
+            result.sites.Add(new AdapterSite(place.OwnerName, place.Owner, place.Output, source, adapter));
         }
         if (result.sites.Count == 0)
-            throw new NotSupportedException($"Bottleneck adapters need BERT-family blocks; {model.GetType().Name} has none.");
+            throw new NotSupportedException($"Bottleneck adapters need BERT-family, GPT-2 or LLaMA-family blocks; {model.GetType().Name} has none.");
         var trainable = options.InferenceMode ? new HashSet<string>() : result.OwnParameters().Select(p => p.ModelKey).ToHashSet();
         ParameterFreezing.Apply(model, trainable.Contains);
         return result;

@@ -15,7 +15,16 @@ public sealed class BitFitModel : ParameterSubsetModel
     public static bool IsBias(string name) => name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal);
 
     /// <summary>Freezes all but the biases and the head of <paramref name="model"/>; keeps a copy of the biases for the disable scope.</summary>
-    public static BitFitModel Create(nn.Module model, BitFitOptions options) => new(model, options);
+    /// <exception cref="ArgumentException">The model has no bias parameter (e.g. a LLaMA without <c>attention_bias</c>/<c>mlp_bias</c>).</exception>
+    public static BitFitModel Create(nn.Module model, BitFitOptions options)
+    {
+        // Without biases BitFit would train nothing at all (or only the head): say so instead of silently doing nothing.
+        if (!model.named_parameters().Any(p => IsBias(p.name)))
+            throw new ArgumentException(
+                $"BitFit needs bias parameters, and {model.GetType().Name} has none (LLaMA-family models have biases only with " +
+                "attention_bias / mlp_bias in config.json, or Qwen2's q/k/v biases); choose another method such as LoRA or IA3.", nameof(model));
+        return new(model, options);
+    }
 
     /// <summary>Loads biases and head saved by <see cref="ParameterSubsetModel.SaveAdapter"/> into <paramref name="model"/>.</summary>
     /// <exception cref="InvalidDataException">The folder is not BitFit, or a key or shape does not fit (named).</exception>

@@ -1,26 +1,31 @@
 using TorchSharp;
+using Microsoft.ML.Peft.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Methods.IA3;
 
 /// <summary>
-/// The (IA)^3 vector of one targeted <c>Linear</c>, registered on it as <c>ia3_l.default</c> (PEFT's in-memory key).
-/// Non-feedforward: l (out, 1) scales the output, <c>y = (W x + b) * l</c>, through a forward hook. Feedforward:
-/// l (1, in) scales the input, <c>y = W (x * l) + b</c>, through a forward pre-hook.
+/// The (IA)^3 vector of one targeted <c>Linear</c> or GPT-2 <see cref="Conv1D"/>, registered on it as
+/// <c>ia3_l.default</c> (PEFT's in-memory key). Non-feedforward: l (out, 1) scales the output, <c>y = (W x + b) * l</c>,
+/// through a forward hook. Feedforward: l (1, in) scales the input, <c>y = W (x * l) + b</c>, through a forward
+/// pre-hook. The vector's shape is the same for both layer kinds (PEFT reads a Conv1D's in/out from its (in, out)
+/// weight); only merging sees the Conv1D's transposed storage.
 /// </summary>
 internal sealed class IA3Layer
 {
     readonly VectorHolder holder;
     readonly Action removeHook;
 
-    public IA3Layer(string name, Linear baseLayer, bool isFeedforward)
+    public IA3Layer(string name, nn.Module<Tensor, Tensor> baseLayer, bool isFeedforward)
     {
         Name = name;
         Base = baseLayer;
         IsFeedforward = isFeedforward;
-        var w = baseLayer.weight!;  // (out, in)
-        var shape = isFeedforward ? new[] { 1L, w.shape[1] } : new[] { w.shape[0], 1L };
+        IsConv1D = baseLayer is Conv1D;
+        var w = Weight;  // (out, in), or (in, out) for a Conv1D
+        long outFeatures = IsConv1D ? w.shape[1] : w.shape[0], inFeatures = IsConv1D ? w.shape[0] : w.shape[1];
+        var shape = isFeedforward ? new[] { 1L, inFeatures } : new[] { outFeatures, 1L };
         holder = new VectorHolder(new Parameter(ones(shape, dtype: w.dtype, device: w.device)));
         baseLayer.register_module("ia3_l", holder);
         removeHook = isFeedforward
@@ -29,8 +34,11 @@ internal sealed class IA3Layer
     }
 
     public string Name { get; }
-    public Linear Base { get; }
+    public nn.Module<Tensor, Tensor> Base { get; }
     public bool IsFeedforward { get; }
+
+    /// <summary>Whether the base is a Conv1D, whose weight is stored (in, out) (PEFT's <c>fan_in_fan_out</c>).</summary>
+    public bool IsConv1D { get; }
     public bool IsMerged { get; private set; }
     public bool Disabled { get; set; }
 
@@ -43,11 +51,24 @@ internal sealed class IA3Layer
     /// </summary>
     public void FollowBase()
     {
-        var w = Base.weight!;
+        var w = Weight;
         if (holder.Vector.dtype != w.dtype) holder.to(w.dtype);
         var v = holder.Vector;
         if (v.device_type != w.device_type || v.device_index != w.device_index) holder.to(w.device);
     }
+
+    /// <summary>The base weight: (out, in), or (in, out) for a Conv1D.</summary>
+    Tensor Weight => Base switch
+    {
+        Linear linear => linear.weight!,
+        Conv1D conv => conv.Weight,
+        _ => throw new NotSupportedException($"IA3 cannot rescale '{Name}', a {Base.GetType().Name}; only Linear and Conv1D layers."),
+    };
+
+    Tensor? Bias => Base switch { Linear linear => linear.bias, Conv1D conv => conv.Bias, _ => null };
+
+    /// <summary>l shaped to broadcast over the stored weight: (out, 1) or (1, in), transposed for a Conv1D's (in, out).</summary>
+    Tensor WeightScale() => IsConv1D ? Vector.t() : Vector.alias();
 
     /// <summary>Folds l into the weights: rows of W and b (output scaling) or columns of W (input scaling).</summary>
     public void Merge()
@@ -55,8 +76,9 @@ internal sealed class IA3Layer
         if (IsMerged) return;
         FollowBase();
         using var noGrad = no_grad();
-        Base.weight!.mul_(Vector);  // (out, in) * (out, 1) or (1, in)
-        if (!IsFeedforward && Base.bias is not null) Base.bias.mul_(Vector.view(-1));
+        using var scale = WeightScale();
+        Weight.mul_(scale);  // (out, in) * (out, 1) or (1, in); Conv1D (in, out) * (1, out) or (in, 1)
+        if (!IsFeedforward && Bias is Tensor bias) bias.mul_(Vector.view(-1));
         IsMerged = true;
     }
 
@@ -66,8 +88,9 @@ internal sealed class IA3Layer
         if (!IsMerged) return;
         FollowBase();
         using var noGrad = no_grad();
-        Base.weight!.div_(Vector);
-        if (!IsFeedforward && Base.bias is not null) Base.bias.div_(Vector.view(-1));
+        using var scale = WeightScale();
+        Weight.div_(scale);
+        if (!IsFeedforward && Bias is Tensor bias) bias.div_(Vector.view(-1));
         IsMerged = false;
     }
 

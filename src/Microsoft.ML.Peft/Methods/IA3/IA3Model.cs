@@ -51,15 +51,15 @@ public sealed class IA3Model : IPeftModel
         resolved.FeedforwardModules ??= options.TargetModules is null ? IA3Options.Defaults(modelType).Feedforward : Array.Empty<string>();
         resolved.ModulesToSave = SavedModules.Resolve(model, resolved.ModulesToSave);
         var ia3 = new IA3Model(model, resolved);
-        var targets = TargetModuleMatcher.Select(model, resolved.TargetModules);
+        var targets = TargetModuleMatcher.SelectLinearOrConv1D(model, resolved.TargetModules);
         foreach (var entry in resolved.FeedforwardModules)
             if (!targets.Any(t => TargetModuleMatcher.MatchesEntry(t.Name, entry)))
                 throw new ArgumentException($"feedforward_modules entry '{entry}' matches none of the target modules; it must be a subset of target_modules.", nameof(options));
-        foreach (var (name, linear) in targets)
+        foreach (var (name, layerModule) in targets)
         {
             if (resolved.ModulesToSave.Any(m => name.Split('.').Contains(m))) continue;  // the head trains whole
             bool feedforward = resolved.FeedforwardModules.Any(f => TargetModuleMatcher.MatchesEntry(name, f));
-            var layer = new IA3Layer(name, linear, feedforward);
+            var layer = new IA3Layer(name, layerModule, feedforward);
             if (!resolved.InitIA3Weights) using (no_grad()) nn.init.normal_(layer.Vector, 1.0, 0.02);
             ia3.layers.Add(layer);
         }
@@ -179,7 +179,7 @@ public sealed class IA3Model : IPeftModel
             ["target_modules"] = targets.Pattern is string p ? JsonValue.Create(p) : AdapterConfigFile.Strings(targets.Names),
             ["exclude_modules"] = AdapterConfigFile.Strings(targets.ExcludeModules),
             ["feedforward_modules"] = AdapterConfigFile.Strings(Options.FeedforwardModules),
-            ["fan_in_fan_out"] = false,
+            ["fan_in_fan_out"] = layers.Any(l => l.IsConv1D),  // PEFT sets it for GPT-2's Conv1D
             ["modules_to_save"] = Options.ModulesToSave is { Count: > 0 } m ? AdapterConfigFile.Strings(m) : null,
             ["init_ia3_weights"] = Options.InitIA3Weights,
         });

@@ -9,12 +9,16 @@ namespace Microsoft.ML.Peft.Methods.IA3;
 /// </summary>
 public sealed class IA3Options : IPeftMethodOptions
 {
-    /// <summary>Layers to rescale (<c>target_modules</c>); null for PEFT's default (BERT: <c>key, value, output.dense</c>).</summary>
+    /// <summary>
+    /// Layers to rescale (<c>target_modules</c>), <c>Linear</c> or GPT-2 <c>Conv1D</c>; null for PEFT's default (BERT:
+    /// <c>key, value, output.dense</c>; GPT-2: <c>c_attn, mlp.c_proj</c>; LLaMA family: <c>k_proj, v_proj, down_proj</c>).
+    /// </summary>
     public TargetModules? TargetModules { get; set; }
 
     /// <summary>
     /// Targets whose input, not output, is rescaled (<c>feedforward_modules</c>), matched by the same rules; null for
-    /// PEFT's default (BERT: <c>output.dense</c>, which as a suffix also matches <c>attention.output.dense</c>, as in PEFT).
+    /// PEFT's default (BERT: <c>output.dense</c>, which as a suffix also matches <c>attention.output.dense</c>, as in PEFT;
+    /// GPT-2: <c>mlp.c_proj</c>; LLaMA family: <c>down_proj</c>).
     /// </summary>
     public IReadOnlyList<string>? FeedforwardModules { get; set; }
 

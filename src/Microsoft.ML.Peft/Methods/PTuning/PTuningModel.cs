@@ -26,7 +26,7 @@ public sealed class PTuningModel : PromptLearningModel
     {
         options = options.Clone();
         options.Validate();
-        var words = EncoderOf(model).Embeddings.WordEmbeddings.weight!;
+        var words = PromptTarget.Of(model).Words.weight!;
         return new PTuningModel(model, options, new PromptEncoder(options, words.shape[1], words.device, words.dtype));
     }
 
@@ -52,7 +52,7 @@ public sealed class PTuningModel : PromptLearningModel
         };
         ReadCommon(json, options, isTrainable);
         options.Validate();
-        var words = EncoderOf(model).Embeddings.WordEmbeddings.weight!;
+        var words = PromptTarget.Of(model).Words.weight!;
         var loaded = new PTuningModel(model, options, new PromptEmbedding(options.NumVirtualTokens, words.shape[1], words.device, words.dtype));
         loaded.LoadWeights(folder);
         return loaded;
@@ -62,7 +62,7 @@ public sealed class PTuningModel : PromptLearningModel
     protected override IEnumerable<KeyValuePair<string, JsonNode?>> MethodConfig()
     {
         yield return new("encoder_reparameterization_type", Options.EncoderType == PromptEncoderType.Lstm ? "LSTM" : "MLP");
-        yield return new("encoder_hidden_size", Options.EncoderHiddenSize ?? Encoder.Config.HiddenSize);
+        yield return new("encoder_hidden_size", Options.EncoderHiddenSize ?? Target.HiddenSize);
         yield return new("encoder_num_layers", Options.EncoderNumLayers);
         yield return new("encoder_dropout", Options.EncoderDropout);
     }

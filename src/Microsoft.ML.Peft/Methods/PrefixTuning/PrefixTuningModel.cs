@@ -27,12 +27,13 @@ public sealed class PrefixTuningModel : PromptLearningModel
     {
         options = options.Clone();
         options.Validate();
-        var config = EncoderOf(model).Config;
-        var words = EncoderOf(model).Embeddings.WordEmbeddings.weight!;
-        long width = (long)config.NumHiddenLayers * 2 * config.HiddenSize;
+        var target = PromptTarget.Of(model);
+        var words = target.Words.weight!;
+        // PEFT's prefix width per layer is token_dim: the hidden size, or kv_heads × head_dim under grouped-query attention.
+        long width = (long)target.NumLayers * 2 * target.PrefixTokenDim;
         PromptModule prompt = options.PrefixProjection
-            ? new PrefixEncoder(options.NumVirtualTokens, config.HiddenSize, config.NumHiddenLayers,
-                                options.EncoderHiddenSize ?? config.HiddenSize, words.device, words.dtype)
+            ? new PrefixEncoder(options.NumVirtualTokens, target.PrefixTokenDim, target.NumLayers,
+                                options.EncoderHiddenSize ?? target.HiddenSize, words.device, words.dtype)
             : new PromptEmbedding(options.NumVirtualTokens, width, words.device, words.dtype);
         return new PrefixTuningModel(model, options, prompt);
     }
@@ -42,7 +43,7 @@ public sealed class PrefixTuningModel : PromptLearningModel
     public static PrefixTuningModel Load(nn.Module model, string folder, bool isTrainable = false)
     {
         var json = AdapterConfigFile.Read(folder, "PREFIX_TUNING");
-        CheckConfig(json, model);
+        CheckConfig(json, model, isPrefix: true);
         var options = new PrefixTuningOptions
         {
             PrefixProjection = json["prefix_projection"]?.GetValue<bool>() ?? false,
@@ -50,9 +51,9 @@ public sealed class PrefixTuningModel : PromptLearningModel
         };
         ReadCommon(json, options, isTrainable);
         options.Validate();
-        var config = EncoderOf(model).Config;
-        var words = EncoderOf(model).Embeddings.WordEmbeddings.weight!;
-        var table = new PromptEmbedding(options.NumVirtualTokens, (long)config.NumHiddenLayers * 2 * config.HiddenSize, words.device, words.dtype);
+        var target = PromptTarget.Of(model);
+        var words = target.Words.weight!;
+        var table = new PromptEmbedding(options.NumVirtualTokens, (long)target.NumLayers * 2 * target.PrefixTokenDim, words.device, words.dtype);
         var loaded = new PrefixTuningModel(model, options, table);
         loaded.LoadWeights(folder);
         return loaded;
@@ -62,6 +63,6 @@ public sealed class PrefixTuningModel : PromptLearningModel
     protected override IEnumerable<KeyValuePair<string, JsonNode?>> MethodConfig()
     {
         yield return new("prefix_projection", Options.PrefixProjection);
-        yield return new("encoder_hidden_size", Options.EncoderHiddenSize ?? Encoder.Config.HiddenSize);
+        yield return new("encoder_hidden_size", Options.EncoderHiddenSize ?? Target.HiddenSize);
     }
 }

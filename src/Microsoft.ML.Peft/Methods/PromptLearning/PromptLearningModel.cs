@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Peft.Core;
+using Microsoft.ML.Peft.Models;
 using Microsoft.ML.Peft.Models.Bert;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,10 +9,11 @@ namespace Microsoft.ML.Peft.Methods.PromptLearning;
 
 /// <summary>
 /// The common part of prompt tuning, P-Tuning and prefix tuning: a <see cref="PromptModule"/> registered under the
-/// model as <c>prompt_encoder.default</c> (PEFT's in-memory name) and set as the encoder's <see cref="BertModel.Prompt"/>,
-/// so the model is called as before. Base weights are frozen; the prompt module and the modules to save train.
+/// model as <c>prompt_encoder.default</c> (PEFT's in-memory name) and set as the encoder's <see cref="BertModel.Prompt"/>
+/// or the decoder's <c>Prompt</c> (<see cref="IDecoderPrompt"/>), so the model is called as before. Base weights are
+/// frozen; the prompt module and the modules to save train.
 /// </summary>
-public abstract class PromptLearningModel : IPeftModel, IBertPrompt
+public abstract class PromptLearningModel : IPeftModel, IBertPrompt, IDecoderPrompt
 {
     /// <summary>PEFT's key prefix of modules to save for prompt methods: the PeftModel's <c>base_model</c> is the model itself.</summary>
     public const string ModulesToSaveKeyPrefix = "base_model.";
@@ -28,8 +30,8 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     {
         options.Validate();
         Model = model;
-        Encoder = EncoderOf(model);
-        if (Encoder.Prompt is not null) throw new InvalidOperationException("The model already has a prompt method; unload it first.");
+        Target = PromptTarget.Of(model);
+        if (Target.HasPrompt) throw new InvalidOperationException("The model already has a prompt method; unload it first.");
         IsPrefix = isPrefix;
         NumVirtualTokens = options.NumVirtualTokens;
         BaseModelNameOrPath = options.BaseModelNameOrPath;
@@ -37,7 +39,7 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
         originalRequiresGrad = ParameterFreezing.Snapshot(model);
         container.Add("default", prompt);
         model.register_module("prompt_encoder", container);
-        Encoder.Prompt = this;
+        Target.SetPrompt(this);
         var trainable = options.InferenceMode ? new HashSet<string>()
             : OwnParameters().Select(p => p.ModelKey).ToHashSet();
         ParameterFreezing.Apply(model, trainable.Contains);
@@ -49,8 +51,11 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     /// <inheritdoc/>
     public nn.Module Model { get; }
 
-    /// <summary>The BERT-family encoder the prompt acts on.</summary>
-    public BertModel Encoder { get; }
+    /// <summary>The BERT-family encoder the prompt acts on; null when it acts on a decoder.</summary>
+    public BertModel? Encoder => Target.Encoder;
+
+    /// <summary>The encoder or decoder the prompt acts on, with its geometry.</summary>
+    internal PromptTarget Target { get; }
 
     /// <summary>The module that produces the prompt (<c>prompt_encoder.default</c>).</summary>
     public PromptModule Prompt => container["default"];
@@ -64,13 +69,16 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     /// <summary>Modules trained whole and saved with the prompt.</summary>
     public IReadOnlyList<string> ModulesToSave { get; }
 
-    /// <summary>The encoder of <paramref name="model"/>: itself, or a classifier's <see cref="ISequenceClassifier.Encoder"/>.</summary>
+    /// <summary>
+    /// The BERT-family encoder of <paramref name="model"/>: itself, or a classifier's <see cref="ISequenceClassifier.Encoder"/>.
+    /// Decoders have none; prompt methods reach them through their <c>Prompt</c> (<see cref="IDecoderPrompt"/>).
+    /// </summary>
     /// <exception cref="NotSupportedException">The model is not BERT-family.</exception>
     public static BertModel EncoderOf(nn.Module model) => model switch
     {
         BertModel bert => bert,
         ISequenceClassifier classifier => classifier.Encoder,
-        _ => throw new NotSupportedException($"Prompt methods need a BERT-family model (BertModel or a sequence classifier), not {model.GetType().Name}."),
+        _ => throw new NotSupportedException($"{model.GetType().Name} is not a BERT-family model (BertModel or a sequence classifier), so it has no encoder."),
     };
 
     /// <summary>(n, width) prompt embeddings as PEFT saves them (the encoder's output for P-Tuning and prefix projection).</summary>
@@ -85,19 +93,23 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<KeyValuePrefix>? KeyValuePrefixes(long batchSize)
+    public IReadOnlyList<KeyValuePrefix>? KeyValuePrefixes(long batchSize) =>
+        IsPrefix ? PrefixPairs(batchSize).Select(p => new KeyValuePrefix(p.Key, p.Value)).ToList() : null;
+
+    /// <inheritdoc/>
+    IReadOnlyList<(Tensor Key, Tensor Value)>? IDecoderPrompt.KeyValuePrefixes(long batchSize) => IsPrefix ? PrefixPairs(batchSize) : null;
+
+    /// <summary>Per layer, the prefix keys and values, each (B, kv_heads, P, head_dim).</summary>
+    (Tensor Key, Tensor Value)[] PrefixPairs(long batchSize)
     {
-        if (!IsPrefix) return null;
-        var config = Encoder.Config;
-        int layers = config.NumHiddenLayers, heads = config.NumAttentionHeads;
-        // (n, layers * 2 * hidden) -> (n, layers * 2, heads, head_dim) -> (layers * 2, heads, n, head_dim).
+        int layers = Target.NumLayers;
+        // (P, layers * 2 * token_dim) -> (P, layers * 2, kv_heads, head_dim) -> (layers * 2, kv_heads, P, head_dim).
         // Row 2i holds layer i's keys and row 2i + 1 its values: PEFT's past_key_values layout.
-        var all = Prompt.Embeddings().view(NumVirtualTokens, layers * 2, heads, config.HeadDim).permute(1, 2, 0, 3);
-        var result = new KeyValuePrefix[layers];
+        var all = Prompt.Embeddings().view(NumVirtualTokens, layers * 2, Target.PrefixHeads, Target.PrefixHeadDim).permute(1, 2, 0, 3);
+        var result = new (Tensor, Tensor)[layers];
         for (int i = 0; i < layers; i++)
-            result[i] = new KeyValuePrefix(
-                all[2 * i].unsqueeze(0).expand(batchSize, -1, -1, -1),      // (B, heads, P, head_dim)
-                all[2 * i + 1].unsqueeze(0).expand(batchSize, -1, -1, -1));
+            result[i] = (all[2 * i].unsqueeze(0).expand(batchSize, -1, -1, -1),      // (B, kv_heads, P, head_dim)
+                         all[2 * i + 1].unsqueeze(0).expand(batchSize, -1, -1, -1));
         return result;
     }
 
@@ -111,15 +123,15 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     public IDisposable DisableAdapters()
     {
         ThrowIfUnloaded();
-        Encoder.Prompt = null;
-        return new ActionScope(() => Encoder.Prompt = this);
+        Target.SetPrompt(null);
+        return new ActionScope(() => Target.SetPrompt(this));
     }
 
     /// <summary>Removes the prompt module and restores the model's <c>requires_grad</c> flags; this object is unusable afterwards.</summary>
     public nn.Module Unload()
     {
         ThrowIfUnloaded();
-        Encoder.Prompt = null;
+        Target.SetPrompt(null);
         Model.register_module("prompt_encoder", null!);  // TorchSharp unregisters a child given null
         container.Dispose();
         foreach (var (name, p) in Model.named_parameters()) p.requires_grad = originalRequiresGrad.GetValueOrDefault(name, true);
@@ -135,7 +147,7 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
     public void SaveAdapter(string folder)
     {
         ThrowIfUnloaded();
-        var config = Encoder.Config;
+        var (tokenDim, heads) = SavedGeometry(Target, IsPrefix);
         var json = new JsonObject
         {
             ["peft_type"] = PeftType,
@@ -144,10 +156,10 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
             ["revision"] = null,
             ["inference_mode"] = false,
             ["num_virtual_tokens"] = NumVirtualTokens,
-            ["token_dim"] = config.HiddenSize,
+            ["token_dim"] = tokenDim,
             ["num_transformer_submodules"] = 1,
-            ["num_attention_heads"] = config.NumAttentionHeads,
-            ["num_layers"] = config.NumHiddenLayers,
+            ["num_attention_heads"] = heads,
+            ["num_layers"] = Target.NumLayers,
             ["modules_to_save"] = ModulesToSave.Count > 0 ? AdapterConfigFile.Strings(ModulesToSave) : null,
         };
         foreach (var (key, value) in MethodConfig()) json[key] = value;
@@ -167,14 +179,22 @@ public abstract class PromptLearningModel : IPeftModel, IBertPrompt
 
     /// <summary>Checks a saved config's architecture fields against <paramref name="model"/>.</summary>
     /// <exception cref="InvalidDataException">A config field or a key does not fit the model (named).</exception>
-    protected static void CheckConfig(JsonObject json, nn.Module model)
+    protected static void CheckConfig(JsonObject json, nn.Module model, bool isPrefix = false)
     {
-        var config = EncoderOf(model).Config;
-        AdapterConfigFile.CheckMatches(json, "token_dim", config.HiddenSize);
-        AdapterConfigFile.CheckMatches(json, "num_layers", config.NumHiddenLayers);
-        AdapterConfigFile.CheckMatches(json, "num_attention_heads", config.NumAttentionHeads);
+        var target = PromptTarget.Of(model);
+        var (tokenDim, heads) = SavedGeometry(target, isPrefix);
+        AdapterConfigFile.CheckMatches(json, "token_dim", tokenDim);
+        AdapterConfigFile.CheckMatches(json, "num_layers", target.NumLayers);
+        AdapterConfigFile.CheckMatches(json, "num_attention_heads", heads);
         AdapterConfigFile.CheckMatches(json, "num_transformer_submodules", 1);
     }
+
+    /// <summary>
+    /// <c>token_dim</c> and <c>num_attention_heads</c> as PEFT writes them: the hidden size and query heads, except for a
+    /// prefix on grouped-query attention, which PEFT sizes by the key/value heads.
+    /// </summary>
+    static (int TokenDim, int Heads) SavedGeometry(PromptTarget target, bool isPrefix) =>
+        isPrefix ? (target.PrefixTokenDim, target.PrefixHeads) : (target.HiddenSize, target.NumAttentionHeads);
 
     /// <summary>Reads the weights of a saved adapter into this model (the prompt table and the modules to save).</summary>
     protected void LoadWeights(string folder)

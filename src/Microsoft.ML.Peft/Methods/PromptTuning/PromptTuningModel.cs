@@ -26,7 +26,7 @@ public sealed class PromptTuningModel : PromptLearningModel
     {
         options = options.Clone();
         options.Validate();
-        var words = EncoderOf(model).Embeddings.WordEmbeddings.weight!;  // (vocab, hidden)
+        var words = PromptTarget.Of(model).Words.weight!;  // (vocab, hidden)
         var table = new PromptEmbedding(options.NumVirtualTokens, words.shape[1], words.device, words.dtype);
         Initialize(table, words, options);
         return new PromptTuningModel(model, options, table);

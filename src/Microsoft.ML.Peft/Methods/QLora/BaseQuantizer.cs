@@ -1,4 +1,5 @@
 using Microsoft.ML.Peft.Core;
+using Microsoft.ML.Peft.Models;
 using Microsoft.ML.Peft.Quantization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,20 +7,21 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Methods.QLora;
 
 /// <summary>
-/// Turns the frozen base of a model into 4-bit: every <c>Linear</c> except the output head and the modules trained
-/// whole (<c>modules_to_save</c>) becomes a <see cref="Linear4bit"/> under the same name, through
-/// <see cref="ModuleSurgery"/>. Embeddings, LayerNorms and the head stay in full precision, as in QLoRA.
+/// Turns the frozen base of a model into 4-bit: every <c>Linear</c> and GPT-2 <see cref="Conv1D"/> except the output
+/// head and the modules trained whole (<c>modules_to_save</c>) becomes a <see cref="Linear4bit"/> under the same name,
+/// through <see cref="ModuleSurgery"/> (a Conv1D's (in, out) weight is quantized transposed, as bitsandbytes does).
+/// Embeddings, LayerNorms and the head stay in full precision, as in QLoRA.
 /// </summary>
 public static class BaseQuantizer
 {
-    /// <summary>Names of the <c>Linear</c> modules of <paramref name="model"/> that QLoRA quantizes, in module order.</summary>
+    /// <summary>Names of the <c>Linear</c> and <c>Conv1D</c> modules of <paramref name="model"/> that QLoRA quantizes, in module order.</summary>
     /// <param name="model">The base model.</param>
     /// <param name="modulesToSave">Modules kept in full precision besides the output heads; null for the task's head.</param>
     public static IReadOnlyList<string> LayersToQuantize(nn.Module model, IReadOnlyList<string>? modulesToSave = null)
     {
         var keep = SavedModules.Resolve(model, modulesToSave);
-        return TargetModuleMatcher.LinearModules(model)
-            .Select(m => m.Name)
+        return model.named_modules().Where(m => m.name.Length > 0 && m.module is Linear or Conv1D)
+            .Select(m => m.name)
             .Where(name => !TargetModuleMatcher.IsInOutputHead(name) && !name.Split('.').Any(keep.Contains))
             .Where(name => !name.Contains(".lora_", StringComparison.Ordinal))  // LoRA factors are trained, never quantized
             .ToList();
@@ -36,9 +38,9 @@ public static class BaseQuantizer
         var names = LayersToQuantize(model, modulesToSave);
         foreach (var name in names)
         {
-            var linear = (Linear)ModuleSurgery.Find(model, name);
+            var layer = ModuleSurgery.Find(model, name);
             Linear4bit quantized;
-            try { quantized = Linear4bit.FromLinear(linear, options); }
+            try { quantized = layer is Conv1D conv ? Linear4bit.FromConv1D(conv, options) : Linear4bit.FromLinear((Linear)layer, options); }
             catch (ArgumentException e) { throw new ArgumentException($"Cannot quantize layer '{name}': {e.Message}", nameof(model), e); }
             ModuleSurgery.ReplaceAt(model, name, quantized, disposeOld: true);
         }

@@ -124,16 +124,27 @@ public sealed class QLoraModel : IPeftModel
     }
 
     // A Linear with W = dequantize(codes) (+ delta), (out, in), summed in fp32; the bias keeps its dtype and the weight takes it.
-    static Linear Dequantized(Linear4bit layer, Tensor? delta)
+    // A layer quantized from a GPT-2 Conv1D becomes a Conv1D again, its weight stored (in, out) as Hugging Face's.
+    // The module is made before the dispose scope opens: its parameters must outlive it.
+    static nn.Module Dequantized(Linear4bit layer, Tensor? delta)
     {
         var dtype = layer.Bias?.dtype ?? ScalarType.Float32;
         var device = layer.PackedWeight.device;
-        var linear = nn.Linear(layer.InFeatures, layer.OutFeatures, hasBias: layer.Bias is not null, device: device, dtype: dtype);
+        var conv = layer.WasConv1D ? new Models.Conv1D(layer.InFeatures, layer.OutFeatures) : null;
+        var linear = conv is null ? nn.Linear(layer.InFeatures, layer.OutFeatures, hasBias: layer.Bias is not null, device: device, dtype: dtype) : null;
+        conv?.to(device).to(dtype);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var weight = layer.Dequantize(ScalarType.Float32);
+        var weight = layer.Dequantize(ScalarType.Float32);                       // (out, in)
         if (delta is not null) weight = weight.add(delta.to(device));
-        linear.weight!.copy_(weight);
+        if (conv is not null)
+        {
+            conv.Weight.copy_(weight.t());                                      // (in, out)
+            if (layer.Bias is not null) conv.Bias.copy_(layer.Bias);
+            else conv.Bias.zero_();
+            return conv;
+        }
+        linear!.weight!.copy_(weight);
         if (layer.Bias is not null) linear.bias!.copy_(layer.Bias);
         return linear;
     }
@@ -148,7 +159,7 @@ public sealed class QLoraModel : IPeftModel
             existing = BaseQuantizer.QuantizedLayers(model);
         }
         if (existing.Count == 0)
-            throw new ArgumentException($"{model.GetType().Name} has no linear layer to quantize outside the output head.", nameof(model));
+            throw new ArgumentException($"{model.GetType().Name} has no linear or Conv1D layer to quantize outside the output head.", nameof(model));
         return (existing[0].Layer.Options, existing.Select(e => e.Name).ToList());
     }
 }

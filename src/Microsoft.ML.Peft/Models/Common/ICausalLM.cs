@@ -25,11 +25,16 @@ public interface ICausalLM
     /// <summary>The device of the parameters.</summary>
     Device Device { get; }
 
-    /// <summary>Runs the decoder on new tokens and returns next-token logits.</summary>
+    /// <summary>
+    /// Runs the decoder on new tokens and returns next-token logits. With a prompt-learning method applied (prompt
+    /// tuning, P-Tuning, prefix tuning) callers pass the same ids and masks as without one: the decoder adds the prompt's
+    /// positions itself, and on the prefill step (no cache, or an empty one) the logits also cover the n virtual tokens
+    /// put in front, as in PEFT; <see cref="Tasks.Generation.CausalLmLoss"/> gives them label -100.
+    /// </summary>
     /// <param name="inputIds">(B, T) int64 new token ids.</param>
-    /// <param name="attentionMask">(B, past + T) 0/1 mask over cached and new tokens; null when nothing is padded.</param>
+    /// <param name="attentionMask">(B, past + T) 0/1 mask over the caller's cached and new tokens (never the prompt's); null when nothing is padded.</param>
     /// <param name="positionIds">(B, T) positions; derived from the mask (or the cache length) when null.</param>
     /// <param name="cache">Keys and values of earlier tokens, extended in place with the new ones; null for no cache.</param>
-    /// <returns>(B, T, vocab) logits.</returns>
+    /// <returns>(B, n + T, vocab) logits; n = 0 unless a prompt method put virtual tokens in front on this step.</returns>
     Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null);
 }

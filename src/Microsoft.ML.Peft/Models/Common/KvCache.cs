@@ -29,6 +29,13 @@ public sealed class KvCache : IDisposable
     /// <summary>Number of cached positions (those of the first layer; every layer holds the same after a full forward).</summary>
     public long Length => keys[0] is Tensor k ? k.shape[2] : 0;
 
+    /// <summary>
+    /// Number of leading cached positions that a prompt-learning method put there (virtual tokens or a key/value
+    /// prefix) rather than the caller's tokens. Callers' attention masks never cover them; the decoder prepends ones
+    /// for them on every step. Set by the decoder on the prefill step; 0 without a prompt.
+    /// </summary>
+    public long PromptLength { get; internal set; }
+
     /// <summary>Appends a step's keys and values to a layer along the time axis and returns the whole history.</summary>
     /// <param name="layer">Layer index.</param>
     /// <param name="newKeys">(B, kv_heads, T_new, head_dim).</param>
@@ -69,6 +76,7 @@ public sealed class KvCache : IDisposable
             values[i]?.Dispose();
             keys[i] = values[i] = null;
         }
+        PromptLength = 0;
     }
 
     static Tensor Concat(Tensor? past, Tensor next) =>

@@ -9,7 +9,8 @@ namespace Microsoft.ML.Peft.Models.Gpt2;
 /// </summary>
 public sealed class Gpt2Attention : nn.Module
 {
-    readonly Conv1D c_attn, c_proj;
+    // Typed as the module interface, not Conv1D: ModuleSurgery may swap in a Linear4bit (QLoRA) under the same name.
+    readonly nn.Module<Tensor, Tensor> c_attn, c_proj;
     readonly int heads, headDim, layerIndex;
     readonly double attnDropout, residDropout;
 
@@ -26,11 +27,11 @@ public sealed class Gpt2Attention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>The fused query/key/value projection.</summary>
-    public Conv1D CAttn => c_attn;
+    /// <summary>The fused query/key/value projection: a Conv1D, or QLoRA's 4-bit layer.</summary>
+    public nn.Module<Tensor, Tensor> CAttn => c_attn;
 
-    /// <summary>The output projection.</summary>
-    public Conv1D CProj => c_proj;
+    /// <summary>The output projection: a Conv1D, or QLoRA's 4-bit layer.</summary>
+    public nn.Module<Tensor, Tensor> CProj => c_proj;
 
     /// <summary>Attends causally over cached and new tokens.</summary>
     /// <param name="hidden">(B, T, n_embd) new states.</param>

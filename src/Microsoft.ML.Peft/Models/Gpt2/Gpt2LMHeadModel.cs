@@ -69,7 +69,7 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
-        var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);   // (B, T, n_embd)
-        return TiedLanguageModelHead.Logits(hidden, lm_head, transformer.TokenEmbedding);   // (B, T, vocab)
+        var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);   // (B, n + T, n_embd), n virtual tokens
+        return TiedLanguageModelHead.Logits(hidden, lm_head, transformer.TokenEmbedding);   // (B, n + T, vocab)
     }
 }

@@ -6,7 +6,8 @@ namespace Microsoft.ML.Peft.Models.Gpt2;
 /// <summary>GPT-2 feed-forward layer. HF names: <c>mlp.c_fc</c> (Conv1D [n_embd, n_inner]) and <c>mlp.c_proj</c> (Conv1D [n_inner, n_embd]).</summary>
 public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 {
-    readonly Conv1D c_fc, c_proj;
+    // Typed as the module interface, not Conv1D: ModuleSurgery may swap in a Linear4bit (QLoRA) under the same name.
+    readonly nn.Module<Tensor, Tensor> c_fc, c_proj;
     readonly string activation;
     readonly double dropout;
 

@@ -38,24 +38,29 @@ public sealed class Gpt2Model : nn.Module
     /// <summary>The blocks.</summary>
     public IReadOnlyList<Gpt2Block> Blocks => h.ToList();
 
+    /// <summary>
+    /// The prompt-learning method acting on this decoder, or null (the plain model). Set by prompt tuning, P-Tuning and
+    /// prefix tuning; see <see cref="DecoderInput"/> for what it changes.
+    /// </summary>
+    public IDecoderPrompt? Prompt { get; set; }
+
     /// <summary>Runs the blocks on new tokens.</summary>
     /// <param name="inputIds">(B, T) int64 ids.</param>
-    /// <param name="attentionMask">(B, past + T) 0/1 mask, or null.</param>
+    /// <param name="attentionMask">(B, past + T) 0/1 mask over the caller's tokens (never the prompt's), or null.</param>
     /// <param name="positionIds">(B, T) positions, or null to derive them from the mask and the cache.</param>
     /// <param name="cache">Key/value cache extended in place, or null.</param>
-    /// <returns>(B, T, n_embd) final hidden states (after <c>ln_f</c>).</returns>
+    /// <returns>(B, n + T, n_embd) final hidden states (after <c>ln_f</c>); n is the number of virtual tokens a prompt
+    /// method put in front on this (prefill) step, else 0.</returns>
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
-        long batch = inputIds.shape[0], length = inputIds.shape[1];
-        long past = cache?.Length ?? 0;
+        using var input = DecoderInput.Prepare(Prompt, wte, inputIds, attentionMask, positionIds, cache, Config.NLayer);
+        long length = input.Length, past = input.Past;
         if (past + length > Config.NPositions)
-            throw new ArgumentException($"The sequence reaches position {past + length} but GPT-2 has only n_positions = {Config.NPositions} learned positions.", nameof(inputIds));
-        var device = inputIds.device;
-        using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
-        using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device);
-        var hidden = wte.forward(inputIds) + wpe.forward(positions);                    // (B, T, n_embd)
+            throw new ArgumentException($"The sequence reaches position {past + length} (prompt positions included) but GPT-2 has only n_positions = {Config.NPositions} learned positions.", nameof(inputIds));
+        using var mask = DecoderMasks.Causal(input.AttentionMask, length, past + length, inputIds.device);
+        var hidden = input.Embeddings + wpe.forward(input.Positions);                   // (B, n + T, n_embd)
         hidden = FastDropout.Apply(hidden, embdDropout, training);
-        foreach (var block in h) hidden = block.forward(hidden, mask, cache);
+        foreach (var block in h) hidden = block.forward(hidden, mask, input.Cache);
         return ln_f.forward(hidden);
     }
 }

@@ -61,7 +61,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     /// <inheritdoc />
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
-        var hidden = model.forward(inputIds, attentionMask, positionIds, cache);        // (B, T, hidden)
-        return TiedLanguageModelHead.Logits(hidden, lm_head, model.EmbedTokens);   // (B, T, vocab)
+        var hidden = model.forward(inputIds, attentionMask, positionIds, cache);        // (B, n + T, hidden), n virtual tokens
+        return TiedLanguageModelHead.Logits(hidden, lm_head, model.EmbedTokens);   // (B, n + T, vocab)
     }
 }

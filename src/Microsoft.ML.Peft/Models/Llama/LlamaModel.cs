@@ -36,25 +36,30 @@ public sealed class LlamaModel : nn.Module
     /// <summary>The layers.</summary>
     public IReadOnlyList<LlamaDecoderLayer> Layers => layers.ToList();
 
+    /// <summary>
+    /// The prompt-learning method acting on this decoder, or null (the plain model). Set by prompt tuning, P-Tuning and
+    /// prefix tuning; see <see cref="DecoderInput"/> for what it changes.
+    /// </summary>
+    public IDecoderPrompt? Prompt { get; set; }
+
     /// <summary>Runs the layers on new tokens.</summary>
     /// <param name="inputIds">(B, T) int64 ids.</param>
-    /// <param name="attentionMask">(B, past + T) 0/1 mask, or null.</param>
+    /// <param name="attentionMask">(B, past + T) 0/1 mask over the caller's tokens (never the prompt's), or null.</param>
     /// <param name="positionIds">(B, T) positions, or null to derive them from the mask and the cache.</param>
     /// <param name="cache">Key/value cache extended in place, or null.</param>
-    /// <returns>(B, T, hidden) final hidden states (after <c>norm</c>).</returns>
+    /// <returns>(B, n + T, hidden) final hidden states (after <c>norm</c>); n is the number of virtual tokens a prompt
+    /// method put in front on this (prefill) step, else 0.</returns>
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
-        long batch = inputIds.shape[0], length = inputIds.shape[1];
-        long past = cache?.Length ?? 0;
-        var device = inputIds.device;
-        using var positions = positionIds is null ? DecoderMasks.PositionIds(attentionMask, batch, length, past, device) : positionIds.alias();
-        using var mask = DecoderMasks.Causal(attentionMask, length, past + length, device, Config.EffectiveSlidingWindow);
-        var hidden = embed_tokens.forward(inputIds);                                              // (B, T, hidden)
-        var (cos, sin) = rotary.CosSin(positions, hidden.dtype);                                 // (B, T, head_dim), shared by all layers
+        using var input = DecoderInput.Prepare(Prompt, embed_tokens, inputIds, attentionMask, positionIds, cache, Config.NumHiddenLayers);
+        long length = input.Length, past = input.Past;
+        using var mask = DecoderMasks.Causal(input.AttentionMask, length, past + length, inputIds.device, Config.EffectiveSlidingWindow);
+        var hidden = input.Embeddings;                                                            // (B, n + T, hidden)
+        var (cos, sin) = rotary.CosSin(input.Positions, hidden.dtype);                           // (B, n + T, head_dim), shared by all layers
         using (cos)
         using (sin)
         {
-            foreach (var layer in layers) hidden = layer.forward(hidden, cos, sin, mask, cache);
+            foreach (var layer in layers) hidden = layer.forward(hidden, cos, sin, mask, input.Cache);
         }
         return norm.forward(hidden);
     }

@@ -43,15 +43,22 @@ public static class CausalLmLoss
         return (nll.item<float>(), count);
     }
 
-    // Returns (N, V) float32 logits of positions 0..T-2 and the (N) labels of positions 1..T-1.
+    // Returns (N, V) float32 logits of positions 0..T'-2 and the (N) labels of positions 1..T'-1, T' = n + T.
+    // A prompt-learning method (prompt tuning, P-Tuning) puts n virtual tokens in front, so the logits are longer than
+    // the labels; as PEFT does, the labels gain n × IgnoreIndex in front: no virtual position is a target, and the last
+    // virtual token's logits predict the first real token.
     static (Tensor Logits, Tensor Targets) Shifted(ICausalLM model, Tensor inputIds, Tensor? attentionMask, Tensor labels)
     {
         if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(labels.shape))
             throw new ArgumentException($"Input ids and labels must both be (batch, time); got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", labels.shape)}].");
-        var logits = model.forward(inputIds, attentionMask);                    // (B, T, V)
-        long vocab = logits.shape[2];
-        var head = logits[.., ..^1, ..].reshape(-1, vocab).to_type(ScalarType.Float32);   // (B·(T-1), V)
-        var targets = labels[.., 1..].reshape(-1);                                     // (B·(T-1))
+        var logits = model.forward(inputIds, attentionMask);                    // (B, n + T, V)
+        long vocab = logits.shape[2], virtualTokens = logits.shape[1] - labels.shape[1];
+        if (virtualTokens < 0)
+            throw new InvalidOperationException($"The model returned logits for {logits.shape[1]} positions, fewer than the {labels.shape[1]} input tokens.");
+        if (virtualTokens > 0)
+            labels = torch.cat(new[] { torch.full(labels.shape[0], virtualTokens, IgnoreIndex, dtype: labels.dtype, device: labels.device), labels }, 1);  // (B, n + T)
+        var head = logits[.., ..^1, ..].reshape(-1, vocab).to_type(ScalarType.Float32);   // (B·(n+T-1), V)
+        var targets = labels[.., 1..].reshape(-1);                                     // (B·(n+T-1))
         return (head, targets);
     }
 }
