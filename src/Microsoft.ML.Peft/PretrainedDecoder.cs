@@ -88,6 +88,14 @@ public sealed class PretrainedDecoder
         {
             throw new InvalidDataException($"{file}: {e.Message}", e);
         }
+        // transformers' generate() reads eos_token_id from generation_config.json (one id, or a list as in Llama 3
+        // Instruct), which may differ from config.json's: the ids that end generation are that file's.
+        var generationEos = ModelTokenIds.Load(path).Eos;
+        if (generationEos.Count > 0)
+        {
+            if (llama is not null) llama.EosTokenId = generationEos.ToList();
+            if (gpt2 is not null) gpt2.EosTokenId = generationEos[0];
+        }
         using (SafeTensorsCheckpoint.Open(path)) { }  // fail now, naming the file, if the weights are missing or corrupt
         var (tokenizer, problem) = LoadTokenizer(path, modelType);
         return new PretrainedDecoder(Path.GetFullPath(path), modelType, gpt2, llama, tokenizer, problem);

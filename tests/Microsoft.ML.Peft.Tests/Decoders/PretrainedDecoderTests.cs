@@ -92,6 +92,22 @@ public sealed class PretrainedDecoderTests
     }
 
     [Fact]
+    public void Generation_config_eos_ids_end_generation()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), """
+            {"model_type": "llama", "vocab_size": 97, "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 1,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "eos_token_id": 2}
+            """);
+        File.WriteAllText(folder.File("generation_config.json"), """{"eos_token_id": [2, 7], "do_sample": false}""");
+        using (var model = new LlamaForCausalLM(new LlamaConfig { VocabSize = 97, HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 1, NumAttentionHeads = 4, NumKeyValueHeads = 2 }))
+            SafeTensorsCheckpoint.Save(folder.Path, model.state_dict());
+        var loaded = PretrainedDecoder.FromDirectory(folder.Path).LoadModel();
+        Assert.Equal(new[] { 2, 7 }, loaded.EosTokenIds);
+        ((nn.Module)loaded).Dispose();
+    }
+
+    [Fact]
     public void LlamaConfigReadsTransformers5RopeParameters()
     {
         // transformers 5 writes the RoPE base and scaling together under rope_parameters, and no top-level rope_theta.
