@@ -1,12 +1,24 @@
 namespace Microsoft.ML.Peft.Training;
 
-/// <summary>Process memory, read from <c>/proc/self/status</c> on Linux (zeros elsewhere).</summary>
+/// <summary>Process memory, read from <c>/proc/self/status</c> on Linux (zeros elsewhere), and the CUDA device's when there is one.</summary>
 /// <param name="ResidentMb">Current resident set size (VmRSS) in MiB.</param>
 /// <param name="PeakResidentMb">Peak resident set size (VmHWM) in MiB.</param>
 public sealed record MemoryReport(double ResidentMb, double PeakResidentMb)
 {
-    /// <summary>Reads the current figures. (TorchSharp 0.107 exposes no CUDA allocator statistics, so GPU memory is not reported.)</summary>
+    /// <summary>MiB in use on the current CUDA device (see <see cref="CudaMemory"/>); null without CUDA.</summary>
+    public double? CudaUsedMb { get; init; }
+
+    /// <summary>The current CUDA device's total MiB; null without CUDA.</summary>
+    public double? CudaTotalMb { get; init; }
+
+    /// <summary>Reads the current figures.</summary>
     public static MemoryReport Current()
+    {
+        var cuda = CudaMemory.TryRead();
+        return ReadProcess() with { CudaUsedMb = cuda?.UsedMb, CudaTotalMb = cuda?.TotalMb };
+    }
+
+    static MemoryReport ReadProcess()
     {
         const string status = "/proc/self/status";
         if (!File.Exists(status)) return new MemoryReport(0, 0);
@@ -24,5 +36,6 @@ public sealed record MemoryReport(double ResidentMb, double PeakResidentMb)
     internal static long KiloBytes(string line) => long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]);
 
     /// <inheritdoc />
-    public override string ToString() => $"RSS {ResidentMb:F0} MiB, peak {PeakResidentMb:F0} MiB";
+    public override string ToString() =>
+        $"RSS {ResidentMb:F0} MiB, peak {PeakResidentMb:F0} MiB" + (CudaUsedMb is double used ? $", CUDA {used:F0} of {CudaTotalMb:F0} MiB in use" : "");
 }

@@ -140,6 +140,7 @@ public sealed partial class Trainer<TBatch>
         void Record(StepRecord record)
         {
             _history.Steps.Add(record);
+            if (CudaMemory.TryRead() is { } cuda) _history.PeakCudaUsedMb = Math.Max(_history.PeakCudaUsedMb ?? 0, cuda.UsedMb);
             _step++;
             _t.Progress?.Report(new TrainingProgress(_step, _total, _epoch, record, null));
             if (_o.LogEverySteps > 0 && _step % _o.LogEverySteps == 0)

@@ -39,6 +39,12 @@ public sealed class TrainingHistory
     /// <summary>Peak resident memory at the end of the run (MiB).</summary>
     public double PeakResidentMb { get; set; }
 
+    /// <summary>
+    /// The most CUDA device memory seen in use after any step (see <see cref="CudaMemory"/>: device-wide, sampled at
+    /// step boundaries); null when training ran without CUDA.
+    /// </summary>
+    public double? PeakCudaUsedMb { get; set; }
+
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>Writes one CSV row per step: <c>step,epoch,loss,learning_rate,grad_norm,penalty,examples_per_s,skipped</c>.</summary>
