@@ -120,6 +120,9 @@ public sealed class PeftTextGenerationEstimator : IEstimator<PeftTextGenerationT
     // Loads the base weights and applies the method; a method that does not fit the architecture says so by name.
     (ICausalLM Model, IPeftModel Peft) Prepare()
     {
+        // Seed before the adapter is initialised, so a seeded fit is reproducible end to end whatever ran before it
+        // in the process (generation, another fit).
+        if (options.Training.Seed is int seed) random.manual_seed(seed);
         var model = decoder.LoadModel();
         var module = (nn.Module)model;
         try
