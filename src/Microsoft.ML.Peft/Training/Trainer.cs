@@ -93,6 +93,7 @@ public sealed partial class Trainer<TBatch>
         if (_options.EwcStrength > 0 && FisherBatches is null)
             throw new ArgumentException($"TrainingOptions.EwcStrength = {_options.EwcStrength} needs {nameof(FisherBatches)} for the Fisher estimate.", nameof(FisherBatches));
 
+        if (_options.PinNativeHeapThreshold) NativeHeap.PinMmapThreshold();
         var run = new Run(this, total, batchesPerEpoch);
         try
         {

@@ -83,6 +83,13 @@ public sealed class TrainingOptions
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
     /// <summary>
+    /// Whether training pins glibc's mmap threshold so freed activations go back to the system instead of piling up in
+    /// the heap (Linux; process-wide; see <see cref="NativeHeap"/>). On by default; an application that tunes malloc
+    /// itself can turn it off, and <c>MALLOC_MMAP_THRESHOLD_</c> in the environment always wins.
+    /// </summary>
+    public bool PinNativeHeapThreshold { get; set; } = true;
+
+    /// <summary>
     /// Seed for torch (dropout, initialisation) and for the per-epoch shuffle; null leaves both unseeded. Runs are
     /// bit-identical on CPU provided nothing else draws from torch's process-wide generator meanwhile.
     /// </summary>

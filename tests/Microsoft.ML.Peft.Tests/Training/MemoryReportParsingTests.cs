@@ -26,3 +26,16 @@ public class CudaMemoryReportTests
         Assert.Contains("CUDA 512 of 1024 MiB", (report with { CudaUsedMb = 512, CudaTotalMb = 1024 }).ToString());
     }
 }
+
+/// <summary>The trainer pins glibc's mmap threshold once, so freed activations leave the process.</summary>
+public class NativeHeapTests
+{
+    [Fact]
+    public void Mmap_threshold_pins_on_glibc_linux_and_stays_pinned()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "this test describes the Linux CI machine");
+        Assert.Null(Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_"));
+        Assert.True(NativeHeap.PinMmapThreshold());
+        Assert.True(NativeHeap.PinMmapThreshold());  // idempotent
+    }
+}
