@@ -37,7 +37,7 @@ if (arguments.MaxTrainRows is int maxRows)
     var rows = ml.Data.CreateEnumerable<SampleInput>(train, reuseRowObject: false).ToList();
     new Random(1).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
     train = ml.Data.LoadFromEnumerable(rows.Take(maxRows).ToList());
-    Console.WriteLine($"Using {Math.Min(maxRows, rows.Count)} of {rows.Count} training rows (--max-train-rows all for every row; the default keeps the run short on a CPU)");
+    Console.WriteLine($"Using {Math.Min(maxRows, rows.Count)} of {rows.Count} training rows");
 }
 Console.WriteLine($"Data: {Count(train)} training rows ({arguments.Train}), {Count(test)} test rows ({arguments.Test})");
 
