@@ -14,7 +14,7 @@ sealed class SampleArguments
     public string Output { get; private set; } = "output";
     /// <summary>
     /// Training rows used (a seeded random sample); null, the default, for all: one bf16 epoch over the 4,700 rows of the
-    /// built-in split takes about 95 s on a 2-core CPU.
+    /// built-in split takes 1.5-3.5 minutes on a 2-core CPU.
     /// </summary>
     public int? MaxTrainRows { get; private set; }
     public bool BFloat16 { get; private set; } = true;
