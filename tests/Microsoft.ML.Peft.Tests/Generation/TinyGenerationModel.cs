@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
 using Microsoft.ML.Peft.Models.Gpt2;
+using Microsoft.ML.Peft.Tokenization;
 using TorchSharp;
 
 namespace Microsoft.ML.Peft.Tests.Generation;
@@ -16,8 +17,7 @@ internal sealed class TinyGenerationModel : IDisposable
     public TinyGenerationModel(int seed = 5, int positions = 64)
     {
         Directory.CreateDirectory(Folder);
-        var symbols = ByteSymbols();
-        var vocab = symbols.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i);
+        var vocab = ByteLevelChars.Alphabet.Select((c, i) => (c, i)).ToDictionary(p => p.c.ToString(), p => p.i);
         vocab["<|endoftext|>"] = Eos;
         File.WriteAllText(Path.Combine(Folder, "vocab.json"), JsonSerializer.Serialize(vocab));
         File.WriteAllText(Path.Combine(Folder, "merges.txt"), "#version: 0.2\n");
@@ -37,19 +37,6 @@ internal sealed class TinyGenerationModel : IDisposable
     public Gpt2Config Config { get; }
 
     public PretrainedDecoder Open() => PretrainedDecoder.FromDirectory(Folder);
-
-    // GPT-2's printable stand-ins for bytes (so vocab.json is a valid byte-level vocabulary).
-    static string[] ByteSymbols()
-    {
-        var symbols = new string[256];
-        int next = 256;
-        for (int b = 0; b < 256; b++)
-        {
-            bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            symbols[b] = ((char)(printable ? b : next++)).ToString();
-        }
-        return symbols;
-    }
 
     public void Dispose()
     {

@@ -36,7 +36,7 @@ public sealed class Gpt2Fixture : IDisposable
 
                 string[] parts = line.Split(' ');
                 int id = parts.Length > 1 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : rank;
-                ranks[ByteLevelAlphabet.Encode(Convert.FromBase64String(parts[0]))] = id;
+                ranks[ByteLevelChars.Encode(Convert.FromBase64String(parts[0]))] = id;
                 rank++;
             }
         }

@@ -22,7 +22,7 @@ internal sealed class TinyBpeFiles : IDisposable
             }
         }
 
-        foreach (char c in ByteLevelAlphabet.ByteToChar)
+        foreach (char c in ByteLevelChars.Alphabet)
         {
             Vocab[c.ToString()] = Vocab.Count;
         }

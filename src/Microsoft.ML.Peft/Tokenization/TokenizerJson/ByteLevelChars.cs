@@ -11,10 +11,15 @@ internal static class ByteLevelChars
     static readonly char[] ByteToChar = BuildByteToChar();
     static readonly Dictionary<char, byte> CharToByte = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
+    /// <summary>The 256 characters of the alphabet, in byte order (the first 256 entries of a byte-level vocabulary).</summary>
+    public static IReadOnlyList<char> Alphabet => ByteToChar;
+
     /// <summary>The vocabulary spelling of <paramref name="text"/>: its UTF-8 bytes, one character each.</summary>
-    public static string Encode(string text)
+    public static string Encode(string text) => Encode(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>The vocabulary spelling of <paramref name="bytes"/>, one character each.</summary>
+    public static string Encode(ReadOnlySpan<byte> bytes)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
         var chars = new char[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
         return new string(chars);
