@@ -14,13 +14,14 @@ public sealed partial class Trainer<TBatch>
         readonly LearningRateSchedule _schedule;
         readonly AdamW _adam;
         readonly EarlyStopping _early;
+        readonly HeapGrowthGuard? _heap;
         readonly TrainingHistory _history = new();
         WeightSnapshot? _best;
         int _step, _epoch, _batchInEpoch, _lastCheckpoint = -1;
 
-        public Run(Trainer<TBatch> trainer, int total, int batchesPerEpoch)
+        public Run(Trainer<TBatch> trainer, int total, int batchesPerEpoch, HeapGrowthGuard? heap)
         {
-            (_t, _o, _total, _batchesPerEpoch) = (trainer, trainer._options, total, batchesPerEpoch);
+            (_t, _o, _total, _batchesPerEpoch, _heap) = (trainer, trainer._options, total, batchesPerEpoch, heap);
             _schedule = LearningRateSchedule.From(_o, total);
             _adam = new AdamW(_t._parameters, _o.Beta1, _o.Beta2, _o.Epsilon, _o.WeightDecay);
             _early = new EarlyStopping(_o);
@@ -140,6 +141,11 @@ public sealed partial class Trainer<TBatch>
         void Record(StepRecord record)
         {
             _history.Steps.Add(record);
+            if (_heap is not null)
+            {
+                _heap.AfterStep();
+                _history.HeapTrims = _heap.Trims;
+            }
             if (CudaMemory.TryRead() is { } cuda) _history.PeakCudaUsedMb = Math.Max(_history.PeakCudaUsedMb ?? 0, cuda.UsedMb);
             _step++;
             _t.Progress?.Report(new TrainingProgress(_step, _total, _epoch, record, null));

@@ -93,8 +93,8 @@ public sealed partial class Trainer<TBatch>
         if (_options.EwcStrength > 0 && FisherBatches is null)
             throw new ArgumentException($"TrainingOptions.EwcStrength = {_options.EwcStrength} needs {nameof(FisherBatches)} for the Fisher estimate.", nameof(FisherBatches));
 
-        if (_options.PinNativeHeapThreshold) NativeHeap.PinMmapThreshold();
-        var run = new Run(this, total, batchesPerEpoch);
+        using var heapPolicy = _options.ManageNativeHeap ? NativeHeap.EnterTraining() : null;
+        var run = new Run(this, total, batchesPerEpoch, heapPolicy is null ? null : new HeapGrowthGuard());
         try
         {
             Log?.Invoke(_summary.ToString());

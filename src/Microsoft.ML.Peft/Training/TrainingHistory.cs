@@ -40,6 +40,12 @@ public sealed class TrainingHistory
     public double PeakResidentMb { get; set; }
 
     /// <summary>
+    /// How often the trainer gave freed heap memory back to the system at a step boundary to keep resident memory flat
+    /// (see <see cref="NativeHeap"/>); 0 when the working set never grew or the heap is not managed.
+    /// </summary>
+    public int HeapTrims { get; set; }
+
+    /// <summary>
     /// The most CUDA device memory seen in use after any step (see <see cref="CudaMemory"/>: device-wide, sampled at
     /// step boundaries); null when training ran without CUDA.
     /// </summary>

@@ -83,11 +83,12 @@ public sealed class TrainingOptions
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
     /// <summary>
-    /// Whether training pins glibc's mmap threshold so freed activations go back to the system instead of piling up in
-    /// the heap (Linux; process-wide; see <see cref="NativeHeap"/>). On by default; an application that tunes malloc
-    /// itself can turn it off, and <c>MALLOC_MMAP_THRESHOLD_</c> in the environment always wins.
+    /// Whether training manages glibc's heap (Linux; process-wide; see <see cref="NativeHeap"/>): tensors come from the
+    /// heap without being mapped and unmapped each step, and the heap is trimmed at a step boundary when resident memory
+    /// outgrows the working set. On by default; an application that tunes malloc itself can turn it off, and
+    /// <c>MALLOC_*_</c> variables or malloc tunables in the environment always win.
     /// </summary>
-    public bool PinNativeHeapThreshold { get; set; } = true;
+    public bool ManageNativeHeap { get; set; } = true;
 
     /// <summary>
     /// Seed for torch (dropout, initialisation) and for the per-epoch shuffle; null leaves both unseeded. Runs are

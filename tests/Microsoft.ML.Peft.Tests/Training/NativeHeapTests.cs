@@ -2,15 +2,80 @@ using Microsoft.ML.Peft.Training;
 
 namespace Microsoft.ML.Peft.Tests.Training;
 
-/// <summary>The trainer pins glibc's mmap threshold once, so freed activations leave the process.</summary>
+/// <summary>The heap policy of training (<see cref="NativeHeap"/>) and the guard that trims it (<see cref="HeapGrowthGuard"/>).</summary>
+[Collection(TrainingCollection.Name)]
 public class NativeHeapTests
 {
     [Fact]
-    public void Mmap_threshold_pins_on_glibc_linux_and_stays_pinned()
+    public void Heap_is_managed_on_the_glibc_linux_ci_machine_and_training_policies_nest()
     {
         Assert.True(OperatingSystem.IsLinux(), "this test describes the Linux CI machine");
-        Assert.Null(Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_"));
-        Assert.True(NativeHeap.PinMmapThreshold());
-        Assert.True(NativeHeap.PinMmapThreshold());  // idempotent
+        Assert.True(NativeHeap.IsManaged);
+        using (var outer = NativeHeap.EnterTraining())
+        {
+            Assert.NotNull(outer);
+            using var inner = NativeHeap.EnterTraining();
+            Assert.NotNull(inner);
+        }
+        Assert.True(NativeHeap.PinMmapThreshold());  // compact policy again once every run is out
     }
+
+    [Fact]
+    public void Freed_tensors_leave_the_process_when_trimmed()
+    {
+        using var policy = NativeHeap.EnterTraining();
+        long before = Resident();
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+        {
+            // 64 blocks of 4 MiB: below the training mmap threshold, so they come from the heap and stay resident when freed.
+            var blocks = Enumerable.Range(0, 64).Select(_ => TorchSharp.torch.ones(1 << 20)).ToList();
+            Assert.True(Resident() - before > 200L << 20, "the blocks should be resident while alive");
+        }
+        long afterFree = Resident();
+        NativeHeap.Trim();
+        long afterTrim = Resident();
+        Assert.True(afterFree - afterTrim > 200L << 20, $"trim released {(afterFree - afterTrim) >> 20} MiB of 256");
+    }
+
+    [Fact]
+    public void Guard_never_trims_a_steady_working_set()
+    {
+        int trims = 0;
+        var guard = new HeapGrowthGuard(() => 800, () => { trims++; return true; });
+        for (int i = 0; i < 100; i++) guard.AfterStep();
+        Assert.Equal(0, trims);
+        Assert.Equal(850, guard.LimitMb);  // 800 + 800 / 16
+    }
+
+    [Fact]
+    public void Guard_trims_unreused_growth_and_keeps_its_limit()
+    {
+        // Resident memory climbs 10 MiB a step and falls back to the working set after each trim.
+        double resident = 800;
+        var guard = new HeapGrowthGuard(() => resident, () => { resident = 800; return true; });
+        var seen = new List<double>();
+        for (int i = 0; i < 100; i++)
+        {
+            guard.AfterStep();
+            seen.Add(resident);
+            resident += 10;
+        }
+        // Calibrated at 810 MiB (the step after a trim): limit 810 + 810 / 16, so a trim every 7 steps.
+        Assert.Equal(810 + 810 / 16.0, guard.LimitMb);
+        Assert.InRange(guard.Trims, 13, 15);
+        Assert.True(seen.Max() <= guard.LimitMb, $"resident memory reached {seen.Max()} MiB");
+    }
+
+    [Fact]
+    public void Guard_raises_its_limit_when_the_working_set_grows()
+    {
+        // Batches get longer at step 10: the working set doubles and stays there, so one trim recalibrates the limit.
+        int step = 0;
+        var guard = new HeapGrowthGuard(() => step < 10 ? 800 : 1600, () => true);
+        for (; step < 100; step++) guard.AfterStep();
+        Assert.Equal(1, guard.Trims);
+        Assert.Equal(1700, guard.LimitMb);
+    }
+
+    static long Resident() => (long)(MemoryReport.Current().ResidentMb * (1 << 20));
 }

@@ -1,0 +1,66 @@
+namespace Microsoft.ML.Peft.Training;
+
+/// <summary>
+/// Keeps resident memory flat during training without giving memory back on every free: at each step boundary it
+/// compares the resident set with the working set and trims the heap (<see cref="NativeHeap.Trim"/>) once the
+/// difference is freed memory that later steps did not reuse.
+/// </summary>
+/// <remarks>
+/// The working set is the resident size at the end of a step that followed a trim (or the first step): the step faulted
+/// in what it needed, nothing more. A trim is due when the resident size exceeds it by <see cref="Tolerance"/> (at
+/// least <see cref="MinimumSlackMb"/>). A workload whose tensors have the same shapes every step never trims; one with
+/// varying shapes trims every few steps (the Generation sample: every ~10 steps), and a workload whose working set
+/// grows (longer batches later on) raises the limit at its next calibration instead of trimming every step.
+/// </remarks>
+internal sealed class HeapGrowthGuard
+{
+    /// <summary>Growth over the working set, as a fraction of it, that triggers a trim.</summary>
+    public const double Tolerance = 1.0 / 16;
+
+    /// <summary>Growth below this many MiB never triggers a trim (small processes fluctuate by a few MiB).</summary>
+    public const double MinimumSlackMb = 16;
+
+    readonly Func<double> _residentMb;
+    readonly Func<bool> _trim;
+    double _limitMb = double.PositiveInfinity;
+    bool _calibrate = true;
+
+    /// <summary>Watches this process's resident memory and trims its glibc heap.</summary>
+    public HeapGrowthGuard() : this(ReadResidentMb, NativeHeap.Trim) { }
+
+    /// <summary>Test seam: <paramref name="residentMb"/> reads the resident size, <paramref name="trim"/> trims.</summary>
+    internal HeapGrowthGuard(Func<double> residentMb, Func<bool> trim) => (_residentMb, _trim) = (residentMb, trim);
+
+    /// <summary>Trims made so far.</summary>
+    public int Trims { get; private set; }
+
+    /// <summary>The resident size (MiB) above which the next step boundary trims; infinity until calibrated.</summary>
+    public double LimitMb => _limitMb;
+
+    /// <summary>Call at every optimizer-step boundary.</summary>
+    public void AfterStep()
+    {
+        double resident = _residentMb();
+        if (_calibrate)
+        {
+            // After a trim the limit only rises: a working set that shrank would otherwise make the next steps trim again.
+            double limit = resident + Math.Max(resident * Tolerance, MinimumSlackMb);
+            _limitMb = double.IsPositiveInfinity(_limitMb) ? limit : Math.Max(_limitMb, limit);
+            _calibrate = false;
+            return;
+        }
+        if (resident <= _limitMb) return;
+        _trim();
+        Trims++;
+        _calibrate = true;
+    }
+
+    /// <summary>VmRSS from <c>/proc/self/statm</c> (one short read: cheaper than the full status file).</summary>
+    static double ReadResidentMb()
+    {
+        const string statm = "/proc/self/statm";
+        if (!File.Exists(statm)) return 0;
+        string[] fields = File.ReadAllText(statm).Split(' ');
+        return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize / (1024.0 * 1024.0);
+    }
+}
