@@ -62,13 +62,39 @@ public sealed class FastDropoutTests
     public void The_scalar_tail_continues_the_vector_stream_element_for_element()
     {
         using var scope = NewDisposeScope();
-        // 16 elements per SIMD step: a 37-element mask ends in a 5-element scalar tail, which must draw the same
+        // 32 (or 16) elements per SIMD step: a 37-element mask ends in a 5-element scalar tail, which must draw the same
         // uniforms as the SIMD path does for those positions in a longer mask from the same seed.
         random.manual_seed(3);
         var shortMask = DropoutMask.Sample(new long[] { 37 }, 0.5, ScalarType.Float32);
         random.manual_seed(3);
         var longMask = DropoutMask.Sample(new long[] { 64 }, 0.5, ScalarType.Float32);
         Assert.True(shortMask.eq(longMask[..37]).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Vector_widths_give_the_same_mask(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        Tensor Sample(bool wide)
+        {
+            bool before = DropoutMask.UseVector512;
+            DropoutMask.UseVector512 = wide;
+            try
+            {
+                random.manual_seed(11);
+                return DropoutMask.Sample(new long[] { 200_003 }, 0.25, dtype);  // several parallel tasks and a scalar tail
+            }
+            finally
+            {
+                DropoutMask.UseVector512 = before;
+            }
+        }
+        var narrow = Sample(wide: false);
+        var wide = Sample(wide: true);
+        Assert.True(narrow.eq(wide).all().item<bool>());
+        Assert.InRange(narrow.eq(0).to(ScalarType.Float64).mean().item<double>(), 0.245, 0.255);
     }
 
     [Fact]
