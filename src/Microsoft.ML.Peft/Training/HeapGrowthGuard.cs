@@ -6,9 +6,10 @@ namespace Microsoft.ML.Peft.Training;
 /// difference is freed memory that later steps did not reuse.
 /// </summary>
 /// <remarks>
-/// The working set is the resident size at the end of a step that followed a trim (or the first step): the step faulted
-/// in what it needed, nothing more. A trim is due when the resident size exceeds it by <see cref="Tolerance"/> (at
-/// least <see cref="MinimumSlackMb"/>). A workload whose tensors have the same shapes every step never trims; one with
+/// The working set is the largest resident size at the end of the first <see cref="WarmupSteps"/> steps (optimizer
+/// state, kernel caches and the first activations settle there), and afterwards the resident size at the end of a step
+/// that followed a trim: that step faulted in what it needed, nothing more. A trim is due when the resident size
+/// exceeds the working set by <see cref="Tolerance"/> (at least <see cref="MinimumSlackMb"/>). A workload whose tensors have the same shapes every step never trims; one with
 /// varying shapes trims every few steps (the Generation sample: every ~10 steps), and a workload whose working set
 /// grows (longer batches later on) raises the limit at its next calibration instead of trimming every step.
 /// </remarks>
@@ -20,10 +21,14 @@ internal sealed class HeapGrowthGuard
     /// <summary>Growth below this many MiB never triggers a trim (small processes fluctuate by a few MiB).</summary>
     public const double MinimumSlackMb = 16;
 
+    /// <summary>Steps that only calibrate the working set, never trim.</summary>
+    public const int WarmupSteps = 3;
+
     readonly Func<double> _residentMb;
     readonly Func<bool> _trim;
     double _limitMb = double.PositiveInfinity;
-    bool _calibrate = true;
+    bool _calibrate;  // the step after a trim
+    int _steps;
 
     /// <summary>Watches this process's resident memory and trims its glibc heap.</summary>
     public HeapGrowthGuard() : this(ReadResidentMb, NativeHeap.Trim) { }
@@ -41,7 +46,8 @@ internal sealed class HeapGrowthGuard
     public void AfterStep()
     {
         double resident = _residentMb();
-        if (_calibrate)
+        bool warmingUp = _steps++ < WarmupSteps;
+        if (warmingUp || _calibrate)
         {
             // After a trim the limit only rises: a working set that shrank would otherwise make the next steps trim again.
             double limit = resident + Math.Max(resident * Tolerance, MinimumSlackMb);
