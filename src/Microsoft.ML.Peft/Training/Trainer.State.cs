@@ -95,7 +95,7 @@ public sealed partial class Trainer<TBatch>
             }
             var memory = MemoryReport.Current();
             _history.PeakResidentMb = memory.PeakResidentMb;
-            Log($"training {reason} after {_step} steps; {memory}");
+            Log($"training {reason} after {_step} steps; {memory}" + (_history.HeapTrims > 0 ? $"; heap trimmed {_history.HeapTrims} times" : ""));
             return new TrainingResult(_history, reason, _step, _early.Best, _early.BestStep, restore, memory);
         }
 

@@ -80,9 +80,9 @@ public class NativeHeapTests
     [Fact]
     public void Guard_raises_its_limit_when_the_working_set_grows()
     {
-        // Batches get longer at step 10: the working set doubles and stays there, so one trim recalibrates the limit.
+        // Batches get longer at step 20: the working set doubles and stays there, so one trim recalibrates the limit.
         int step = 0;
-        var guard = new HeapGrowthGuard(() => step < 10 ? 800 : 1600, () => true);
+        var guard = new HeapGrowthGuard(() => step < 20 ? 800 : 1600, () => true);
         for (; step < 100; step++) guard.AfterStep();
         Assert.Equal(1, guard.Trims);
         Assert.Equal(1700, guard.LimitMb);
