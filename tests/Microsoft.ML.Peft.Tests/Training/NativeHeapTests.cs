@@ -44,7 +44,7 @@ public class NativeHeapTests
         var guard = new HeapGrowthGuard(() => 800, () => { trims++; return true; });
         for (int i = 0; i < 100; i++) guard.AfterStep();
         Assert.Equal(0, trims);
-        Assert.Equal(850, guard.LimitMb);  // 800 + 800 / 16
+        Assert.Equal(900, guard.LimitMb);  // 800 + 800 / 8
     }
 
     [Fact]
@@ -60,9 +60,9 @@ public class NativeHeapTests
             seen.Add(resident);
             resident += 10;
         }
-        // Calibrated over the 3 warm-up steps (800, 810, 820 MiB): limit 820 + 820 / 16, so a trim every 8 steps.
-        Assert.Equal(820 + 820 / 16.0, guard.LimitMb);
-        Assert.InRange(guard.Trims, 11, 13);
+        // Calibrated over the 3 warm-up steps (800, 810, 820 MiB): limit 820 + 820 / 8, then a trim every 12 steps.
+        Assert.Equal(820 + 820 / 8.0, guard.LimitMb);
+        Assert.InRange(guard.Trims, 7, 9);
         Assert.True(seen.Max() <= guard.LimitMb, $"resident memory reached {seen.Max()} MiB");
     }
 
@@ -74,7 +74,7 @@ public class NativeHeapTests
         var guard = new HeapGrowthGuard(() => step == 0 ? 800 : 900, () => true);
         for (; step < 50; step++) guard.AfterStep();
         Assert.Equal(0, guard.Trims);
-        Assert.Equal(900 + 900 / 16.0, guard.LimitMb);
+        Assert.Equal(900 + 900 / 8.0, guard.LimitMb);
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class NativeHeapTests
         var guard = new HeapGrowthGuard(() => step < 20 ? 800 : 1600, () => true);
         for (; step < 100; step++) guard.AfterStep();
         Assert.Equal(1, guard.Trims);
-        Assert.Equal(1700, guard.LimitMb);
+        Assert.Equal(1800, guard.LimitMb);
     }
 
     static long Resident() => (long)(MemoryReport.Current().ResidentMb * (1 << 20));
