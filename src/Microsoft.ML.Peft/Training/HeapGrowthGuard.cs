@@ -34,12 +34,12 @@ internal sealed class HeapGrowthGuard
 
     readonly Func<double> _residentMb;
     readonly Func<bool> _trim;
-    double _limitMb = double.PositiveInfinity;
+    double _limitMb;
     bool _calibrate;  // the step after a trim
     int _steps;
 
     /// <summary>Watches this process's resident memory and trims its glibc heap.</summary>
-    public HeapGrowthGuard() : this(ReadResidentMb, NativeHeap.Trim) { }
+    public HeapGrowthGuard() : this(() => MemoryReport.ReadProcess().ResidentMb, NativeHeap.Trim) { }
 
     /// <summary>Test seam: <paramref name="residentMb"/> reads the resident size, <paramref name="trim"/> trims.</summary>
     internal HeapGrowthGuard(Func<double> residentMb, Func<bool> trim) => (_residentMb, _trim) = (residentMb, trim);
@@ -47,7 +47,7 @@ internal sealed class HeapGrowthGuard
     /// <summary>Trims made so far.</summary>
     public int Trims { get; private set; }
 
-    /// <summary>The resident size (MiB) above which the next step boundary trims; infinity until calibrated.</summary>
+    /// <summary>The resident size (MiB) above which the next step boundary trims; 0 before the first step.</summary>
     public double LimitMb => _limitMb;
 
     /// <summary>Call at every optimizer-step boundary.</summary>
@@ -59,7 +59,7 @@ internal sealed class HeapGrowthGuard
         {
             // After a trim the limit only rises: a working set that shrank would otherwise make the next steps trim again.
             double limit = resident + Math.Max(resident * Tolerance, MinimumSlackMb);
-            _limitMb = double.IsPositiveInfinity(_limitMb) ? limit : Math.Max(_limitMb, limit);
+            _limitMb = Math.Max(_limitMb, limit);
             _calibrate = false;
             return;
         }
@@ -67,14 +67,5 @@ internal sealed class HeapGrowthGuard
         _trim();
         Trims++;
         _calibrate = true;
-    }
-
-    /// <summary>VmRSS from <c>/proc/self/statm</c> (one short read: cheaper than the full status file).</summary>
-    static double ReadResidentMb()
-    {
-        const string statm = "/proc/self/statm";
-        if (!File.Exists(statm)) return 0;
-        string[] fields = File.ReadAllText(statm).Split(' ');
-        return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize / (1024.0 * 1024.0);
     }
 }

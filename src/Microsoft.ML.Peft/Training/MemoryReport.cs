@@ -18,7 +18,8 @@ public sealed record MemoryReport(double ResidentMb, double PeakResidentMb)
         return ReadProcess() with { CudaUsedMb = cuda?.UsedMb, CudaTotalMb = cuda?.TotalMb };
     }
 
-    static MemoryReport ReadProcess()
+    /// <summary>The process figures alone (no CUDA query), as the heap guard reads them after every step.</summary>
+    internal static MemoryReport ReadProcess()
     {
         const string status = "/proc/self/status";
         if (!File.Exists(status)) return new MemoryReport(0, 0);

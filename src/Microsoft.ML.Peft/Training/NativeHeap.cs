@@ -37,13 +37,13 @@ public static class NativeHeap
 
     static readonly object Gate = new();
     static int _trainingRuns;
-    static bool? _available;
 
     /// <summary>
     /// Whether this library manages the heap here: Linux with glibc, and no <c>MALLOC_*_</c> variable or malloc tunable
     /// set by the application.
     /// </summary>
-    public static bool IsManaged => OperatingSystem.IsLinux() && !ApplicationTunesMalloc() && GlibcAvailable();
+    /// <remarks>Decided once: glibc reads its <c>MALLOC_*_</c> variables and tunables only when the process starts.</remarks>
+    public static bool IsManaged { get; } = OperatingSystem.IsLinux() && !ApplicationTunesMalloc() && GlibcAvailable();
 
     /// <summary>
     /// Switches to the training policy until the returned handle is disposed (nested and concurrent runs share it; the
@@ -108,7 +108,7 @@ public static class NativeHeap
     }
 
     // musl and other C libraries have no mallopt/malloc_trim.
-    static bool GlibcAvailable() => _available ??=
+    static bool GlibcAvailable() =>
         NativeLibrary.TryLoad("libc.so.6", out var libc)
         && NativeLibrary.TryGetExport(libc, "mallopt", out _) && NativeLibrary.TryGetExport(libc, "malloc_trim", out _);
 
