@@ -34,17 +34,9 @@ public sealed class BottleneckAdapterDecoderTests
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var module = DecoderCases.Model(family);
-        var peft = BottleneckAdapterModel.Create(module, new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Pfeiffer, ReductionFactor = 4 });
-        DecoderCases.Perturb(peft);
+        var (plain, adapted, adapter, _) = FirstFeedForward(family, new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Pfeiffer, ReductionFactor = 4 });
         // The FFN of block 0 alone: base output h, adapted h + up(relu(down(h))).
-        var mlp = (nn.Module<Tensor, Tensor>)module.named_modules().First(m => m.name.EndsWith("0.mlp", StringComparison.Ordinal)).module;
-        var adapter = (BottleneckAdapter)module.named_modules().First(m => m.name.EndsWith("0.mlp.adapter", StringComparison.Ordinal)).module;
-        torch.manual_seed(2);
-        var x = torch.randn(2, 5, family == "gpt2" ? 16 : 32);
-        Tensor plain;
-        using (peft.DisableAdapters()) plain = mlp.call(x);
-        Assert.True(torch.allclose(plain + adapter.call(plain), mlp.call(x), rtol: 1e-5, atol: 1e-6));
+        Assert.True(torch.allclose(plain + adapter.call(plain), adapted, rtol: 1e-5, atol: 1e-6));
     }
 
     [Theory]
@@ -54,8 +46,18 @@ public sealed class BottleneckAdapterDecoderTests
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var (plain, adapted, adapter, x) = FirstFeedForward(family, new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Parallel, ReductionFactor = 4, Scaling = 2 });
+        Assert.True(torch.allclose(plain + adapter.call(x), adapted, rtol: 1e-5, atol: 1e-6));
+    }
+
+    /// <summary>
+    /// Block 0's FFN of a perturbed adapted model on a seeded input x: its output with adapters disabled (plain) and
+    /// enabled (adapted), and its adapter.
+    /// </summary>
+    static (Tensor Plain, Tensor Adapted, BottleneckAdapter Adapter, Tensor X) FirstFeedForward(string family, BottleneckAdapterOptions options)
+    {
         var module = DecoderCases.Model(family);
-        var peft = BottleneckAdapterModel.Create(module, new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Parallel, ReductionFactor = 4, Scaling = 2 });
+        var peft = BottleneckAdapterModel.Create(module, options);
         DecoderCases.Perturb(peft);
         var mlp = (nn.Module<Tensor, Tensor>)module.named_modules().First(m => m.name.EndsWith("0.mlp", StringComparison.Ordinal)).module;
         var adapter = (BottleneckAdapter)module.named_modules().First(m => m.name.EndsWith("0.mlp.adapter", StringComparison.Ordinal)).module;
@@ -63,6 +65,6 @@ public sealed class BottleneckAdapterDecoderTests
         var x = torch.randn(2, 5, family == "gpt2" ? 16 : 32);
         Tensor plain;
         using (peft.DisableAdapters()) plain = mlp.call(x);
-        Assert.True(torch.allclose(plain + adapter.call(x), mlp.call(x), rtol: 1e-5, atol: 1e-6));
+        return (plain, mlp.call(x), adapter, x);
     }
 }
