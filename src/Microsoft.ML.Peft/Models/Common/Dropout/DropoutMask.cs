@@ -37,10 +37,10 @@ internal static class DropoutMask
     public static Tensor Sample(long[] shape, double p, ScalarType dtype)
     {
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "The dropout probability must be in [0, 1).");
-        ulong seed = (ulong)randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64).item<long>();
+        ulong seed = DrawSeed();
         var mask = empty(shape, dtype);
         long count = mask.numel();
-        ushort threshold = (ushort)Math.Min(65535, Math.Round(p * 65536));
+        ushort threshold = Threshold(p);
         float scale = (float)(1 / (1 - p));
         unsafe
         {
@@ -63,6 +63,20 @@ internal static class DropoutMask
         }
         return mask;
     }
+
+    /// <summary>One draw from torch's default generator: the seed of a mask, so that <c>manual_seed</c> and resume replay it.</summary>
+    public static ulong DrawSeed() => (ulong)randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64).item<long>();
+
+    /// <summary>The 16-bit uniform below which an element is dropped: round(p · 65536), at most 65535.</summary>
+    public static ushort Threshold(double p) => (ushort)Math.Min(65535, Math.Round(p * 65536));
+
+    /// <summary>
+    /// Writes, for elements [<paramref name="from"/>, from + <paramref name="count"/>) of the mask of
+    /// <paramref name="seed"/>, 0xFFFF where the element is kept and 0 where it is dropped, into lanes[0..count): the
+    /// same decisions as <see cref="Sample"/> makes for those elements of a tensor of that seed.
+    /// </summary>
+    public static unsafe void WriteKeepLanes(ushort* lanes, long from, int count, ulong seed, ushort threshold) =>
+        Fill16(lanes - from, from, from + count, seed, threshold, 0xFFFF);
 
     /// <summary>
     /// Whether masks are filled 32 elements per step with 512-bit vectors (when the hardware has them) rather than 16
@@ -99,11 +113,15 @@ internal static class DropoutMask
         for (; i < to; i++) mask[i] = Uniform(i, seed) >= threshold ? keep : 0;
     }
 
-    /// <summary>Writes the 16-bit pattern <paramref name="keep"/> (bf16 or fp16) or zero into elements [from, to).</summary>
+    /// <summary>
+    /// Writes the 16-bit pattern <paramref name="keep"/> (bf16 or fp16) or zero into elements [from, to); the vector
+    /// steps start at the first element of a word (a multiple of 4), the elements before it are done one by one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Fill16(ushort* mask, long from, long to, ulong seed, ushort threshold, ushort keep)
     {
         long i = from;
+        for (; (i & 3) != 0 && i < to; i++) mask[i] = Uniform(i, seed) >= threshold ? keep : (ushort)0;
         if (UseVector512)
         {
             var keepBits = Vector512.Create(keep);
@@ -120,7 +138,7 @@ internal static class DropoutMask
         for (; i < to; i++) mask[i] = Uniform(i, seed) >= threshold ? keep : (ushort)0;
     }
 
-    /// <summary>The 8 hashed counters (w · golden + seed) of the words holding elements i..i+31; i a multiple of 32.</summary>
+    /// <summary>The 8 hashed counters (w · golden + seed) of the words holding elements i..i+31; i a multiple of 4.</summary>
     static Vector512<ulong> FirstWords512(long i, ulong seed) =>
         (Vector512.Create((ulong)(i >> 2)) + Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7)) * Vector512.Create(Golden) + Vector512.Create(seed);
 
@@ -132,7 +150,7 @@ internal static class DropoutMask
     static Vector512<ushort> KeepLanes(Vector512<ulong> words, ushort threshold) =>
         Vector512.GreaterThanOrEqual(Mix(words).AsUInt16(), Vector512.Create(threshold));  // little-endian: word w's 4 uniforms in order
 
-    /// <summary>Elements i..i+15 (i a multiple of 16): 0xFFFF where kept, 0 where dropped.</summary>
+    /// <summary>Elements i..i+15 (i a multiple of 4): 0xFFFF where kept, 0 where dropped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<ushort> KeepLanes(long i, ulong seed, ushort threshold)
     {

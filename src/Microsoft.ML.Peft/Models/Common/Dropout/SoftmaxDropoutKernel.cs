@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Models.Common;
+
+/// <summary>The mask of one dropout: its seed (see <see cref="DropoutMask"/>), drop threshold and the scale of kept elements.</summary>
+internal readonly record struct DropoutDraw(ulong Seed, ushort Threshold, float Scale);
+
+/// <summary>
+/// Softmax over the last dimension followed by inverted dropout, forward and backward, one pass over the rows each, on
+/// the CPU in fp32 or bf16. libtorch needs three passes over the (B, heads, T, S) tensor forward (softmax, mask, multiply)
+/// and two backward, each memory-bound, and autograd keeps the probabilities, the mask and the dropped probabilities.
+/// Here the mask is recomputed from its seed where it is needed, so only the probabilities y are kept.
+/// </summary>
+/// <remarks>
+/// Rows are computed in fp32 and rounded once to the tensor's type; exp is a degree-6 polynomial after range reduction
+/// (relative error below 2e-7, far under bf16's 4e-3 step). Kept elements are scaled by 1/(1-p) rounded to the tensor's
+/// type, as libtorch's and <see cref="FastDropout"/>'s masks are, and the mask is the one <see cref="DropoutMask.Sample"/>
+/// draws for the same seed and shape. Every row is independent, so the result does not depend on the thread split.
+/// </remarks>
+internal static class SoftmaxDropoutKernel
+{
+    const int ElementsPerTask = 1 << 16;
+    public const int MaxRowLength = 8192;  // two row buffers of this length live on the stack of each worker
+
+    /// <summary>Whether the kernels handle <paramref name="x"/>: contiguous CPU fp32/bf16 under 2 GiB, rows of at most 8,192.</summary>
+    public static bool Covers(Tensor x) =>
+        x.device_type == DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && x.is_contiguous()
+        && x.shape[^1] is > 0 and <= MaxRowLength && x.numel() * x.ElementSize <= int.MaxValue;
+
+    /// <summary>A fresh draw for drop probability <paramref name="p"/> on tensors of <paramref name="dtype"/>.</summary>
+    public static DropoutDraw Draw(double p, ScalarType dtype)
+    {
+        float scale = (float)(1 / (1 - p));
+        if (dtype == ScalarType.BFloat16) scale = BFloat16.ToSingle(BFloat16.Round(scale));
+        return new DropoutDraw(DropoutMask.DrawSeed(), DropoutMask.Threshold(p), scale);
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="scores"/> (…, S) in place by y = softmax(scores) and writes y · keep · scale into
+    /// <paramref name="dropped"/> (same shape and type).
+    /// </summary>
+    public static void Forward(Tensor scores, Tensor dropped, DropoutDraw draw) =>
+        ForEachRowBlock(scores, dropped, scores, draw, forward: true);
+
+    /// <summary>
+    /// Given the probabilities y and, in <paramref name="gradient"/>, ∂L/∂(dropped y): overwrites <paramref name="gradient"/>
+    /// with ∂L/∂scores = y ⊙ (g − Σ g ⊙ y) where g = ∂L/∂(dropped y) ⊙ keep · scale, and writes the dropped probabilities
+    /// y · keep · scale again into <paramref name="dropped"/> (the value gradient needs them).
+    /// </summary>
+    public static void Backward(Tensor probabilities, Tensor gradient, Tensor dropped, DropoutDraw draw) =>
+        ForEachRowBlock(probabilities, dropped, gradient, draw, forward: false);
+
+    static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, bool forward)
+    {
+        foreach (var t in new[] { dropped, gradient })
+            if (!t.is_contiguous() || t.dtype != probabilities.dtype || !t.shape.SequenceEqual(probabilities.shape))
+                throw new ArgumentException("The softmax-dropout kernels need contiguous tensors of one shape and type.");
+        int length = (int)probabilities.shape[^1];
+        long rows = probabilities.numel() / length;
+        long rowsPerTask = Math.Max(1, ElementsPerTask / length);
+        bool bf16 = probabilities.dtype == ScalarType.BFloat16;
+        fixed (byte* y = probabilities.bytes, d = dropped.bytes, g = gradient.bytes)
+        {
+            IntPtr yAddress = (IntPtr)y, dAddress = (IntPtr)d, gAddress = (IntPtr)g;
+            int taskCount = (int)((rows + rowsPerTask - 1) / rowsPerTask);
+            Action<int> body = task =>
+            {
+                long first = task * rowsPerTask, end = Math.Min(rows, first + rowsPerTask);
+                var block = new RowBlock(yAddress, dAddress, gAddress, first, end, length, draw);
+                if (forward && bf16) block.Forward<BFloat16>();
+                else if (forward) block.Forward<Float32>();
+                else if (bf16) block.Backward<BFloat16>();
+                else block.Backward<Float32>();
+            };
+            Parallel.For(0, taskCount, body);
+        }
+    }
+
+    /// <summary>Rows [First, End) of row length <c>Length</c>; the addresses are the tensors' first elements.</summary>
+    readonly record struct RowBlock(IntPtr Probabilities, IntPtr Dropped, IntPtr Gradient, long First, long End, int Length, DropoutDraw Draw)
+    {
+        /// <summary>The keep lanes of all the block's rows, drawn in one call (per row, the draw's set-up would cost as much as the row).</summary>
+        unsafe KeepLaneBlock KeepLanes()
+        {
+            int count = (int)((End - First) * Length);
+            var lanes = new KeepLaneBlock(ArrayPool<ushort>.Shared.Rent(count), First, Length);
+            fixed (ushort* start = lanes.Lanes) DropoutMask.WriteKeepLanes(start, First * Length, count, Draw.Seed, Draw.Threshold);
+            return lanes;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public unsafe void Forward<T>() where T : struct, IElementFormat
+        {
+            float* values = stackalloc float[Length];
+            using var keepLanes = KeepLanes();
+            var scale = Vector512.Create(Draw.Scale);
+            for (long row = First; row < End; row++)
+            {
+                long offset = row * Length;
+                ushort* keep = keepLanes.Row(row);
+                byte* s = (byte*)Probabilities + offset * T.Size, d = (byte*)Dropped + offset * T.Size;
+                int j = 0;
+                var max = Vector512.Create(float.NegativeInfinity);
+                for (; j + 16 <= Length; j += 16) max = Vector512.Max(max, T.Load(s, j));
+                float rowMax = HorizontalMax(max);
+                for (; j < Length; j++) rowMax = MathF.Max(rowMax, T.LoadOne(s, j));
+
+                var sum = Vector512<float>.Zero;
+                var shift = Vector512.Create(rowMax);
+                for (j = 0; j + 16 <= Length; j += 16)
+                {
+                    var e = Exp(T.Load(s, j) - shift);
+                    Vector512.Store(e, values + j);
+                    sum += e;
+                }
+                float rowSum = Vector512.Sum(sum);
+                for (; j < Length; j++) rowSum += values[j] = MathF.Exp(T.LoadOne(s, j) - rowMax);
+
+                var inverse = Vector512.Create(1 / rowSum);
+                for (j = 0; j + 16 <= Length; j += 16)
+                {
+                    var y = Vector512.Load(values + j) * inverse;
+                    T.Store(s, j, y);
+                    T.Store(d, j, KeepOrZero(y * scale, keep + j));
+                }
+                for (; j < Length; j++)
+                {
+                    float y = values[j] / rowSum;
+                    T.StoreOne(s, j, y);
+                    T.StoreOne(d, j, keep[j] != 0 ? y * Draw.Scale : 0);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public unsafe void Backward<T>() where T : struct, IElementFormat
+        {
+            float* upstream = stackalloc float[Length];  // ∂L/∂y = ∂L/∂(dropped y) · keep · scale
+            using var keepLanes = KeepLanes();
+            var scale = Vector512.Create(Draw.Scale);
+            for (long row = First; row < End; row++)
+            {
+                long offset = row * Length;
+                byte* p = (byte*)Probabilities + offset * T.Size, d = (byte*)Dropped + offset * T.Size, g = (byte*)Gradient + offset * T.Size;
+                ushort* keep = keepLanes.Row(row);
+                var dot = Vector512<float>.Zero;
+                int j = 0;
+                for (; j + 16 <= Length; j += 16)
+                {
+                    var y = T.Load(p, j);
+                    var gy = KeepOrZero(T.Load(g, j) * scale, keep + j);
+                    Vector512.Store(gy, upstream + j);
+                    dot += gy * y;
+                    T.Store(d, j, KeepOrZero(y * scale, keep + j));
+                }
+                float rowDot = Vector512.Sum(dot);
+                for (; j < Length; j++)
+                {
+                    float y = T.LoadOne(p, j);
+                    float gy = keep[j] != 0 ? T.LoadOne(g, j) * Draw.Scale : 0;
+                    upstream[j] = gy;
+                    rowDot += gy * y;
+                    T.StoreOne(d, j, keep[j] != 0 ? y * Draw.Scale : 0);
+                }
+                var shift = Vector512.Create(rowDot);
+                for (j = 0; j + 16 <= Length; j += 16)
+                    T.Store(g, j, T.Load(p, j) * (Vector512.Load(upstream + j) - shift));
+                for (; j < Length; j++) T.StoreOne(g, j, T.LoadOne(p, j) * (upstream[j] - rowDot));
+            }
+        }
+    }
+
+    /// <summary>Pooled keep lanes (0xFFFF or 0) of consecutive rows starting at row <c>first</c>; pinned while in use.</summary>
+    readonly struct KeepLaneBlock : IDisposable
+    {
+        readonly GCHandle pin;
+        readonly long first;
+        readonly int length;
+
+        public KeepLaneBlock(ushort[] lanes, long first, int length)
+        {
+            Lanes = lanes;
+            pin = GCHandle.Alloc(lanes, GCHandleType.Pinned);
+            (this.first, this.length) = (first, length);
+        }
+
+        public ushort[] Lanes { get; }
+
+        public unsafe ushort* Row(long row) => (ushort*)pin.AddrOfPinnedObject() + (row - first) * length;
+
+        public void Dispose()
+        {
+            pin.Free();
+            ArrayPool<ushort>.Shared.Return(Lanes);
+        }
+    }
+
+    /// <summary><paramref name="x"/> where the 16 keep lanes at <paramref name="keep"/> are 0xFFFF, 0 where they are 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe Vector512<float> KeepOrZero(Vector512<float> x, ushort* keep)
+    {
+        var lanes = Vector512.WidenLower(Vector256.Load(keep).ToVector512Unsafe());  // 0xFFFF or 0 per 32-bit lane
+        return (x.AsUInt32() & Vector512.Equals(lanes, Vector512.Create(0xFFFFu))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float HorizontalMax(Vector512<float> v)
+    {
+        var half = Vector256.Max(v.GetLower(), v.GetUpper());
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
+    }
+
+    /// <summary>
+    /// e^x for x ≤ 0 (softmax's shifted scores): 2^n · e^r with n = round(x / ln 2) and e^r by its degree-6 Taylor
+    /// polynomial on |r| ≤ ln 2 / 2. n is rounded by adding 1.5 · 2^23, which leaves it in the low mantissa bits, so the
+    /// same sum also gives the exponent bits of 2^n. Below −87 (where e^x leaves fp32's normal range) the result is
+    /// exactly 0, so masked keys get no weight at all.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Exp(Vector512<float> x)
+    {
+        var clamped = Vector512.Max(x, Vector512.Create(-87f));
+        var magic = Vector512.Create(12582912f);  // 1.5 · 2^23
+        var shifted = Vector512.FusedMultiplyAdd(clamped, Vector512.Create(1.44269504f), magic);
+        var n = shifted - magic;
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693145752f), clamped);  // ln 2 split in two for accuracy
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.42860677e-6f), r);
+        var poly = Vector512.FusedMultiplyAdd(Vector512.Create(1f / 720), r, Vector512.Create(1f / 120));
+        poly = Vector512.FusedMultiplyAdd(poly, r, Vector512.Create(1f / 24));
+        poly = Vector512.FusedMultiplyAdd(poly, r, Vector512.Create(1f / 6));
+        poly = Vector512.FusedMultiplyAdd(poly, r, Vector512.Create(0.5f));
+        poly = Vector512.FusedMultiplyAdd(poly, r, Vector512<float>.One);
+        poly = Vector512.FusedMultiplyAdd(poly, r, Vector512<float>.One);
+        // shifted's low bits hold n (two's complement); shifting by 23 drops the magic's bits and leaves n as the exponent.
+        var twoToN = ((shifted.AsInt32() << 23) + Vector512.Create(127 << 23)).AsSingle();
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87f)), Vector512<float>.Zero, poly * twoToN);
+    }
+
+    /// <summary>How one element type is read into and written from fp32 lanes.</summary>
+    interface IElementFormat
+    {
+        static abstract int Size { get; }
+        static abstract unsafe Vector512<float> Load(byte* row, int j);
+        static abstract unsafe void Store(byte* row, int j, Vector512<float> value);
+        static abstract unsafe float LoadOne(byte* row, int j);
+        static abstract unsafe void StoreOne(byte* row, int j, float value);
+    }
+
+    readonly struct Float32 : IElementFormat
+    {
+        public static int Size => 4;
+        public static unsafe Vector512<float> Load(byte* row, int j) => Vector512.Load((float*)row + j);
+        public static unsafe void Store(byte* row, int j, Vector512<float> value) => Vector512.Store(value, (float*)row + j);
+        public static unsafe float LoadOne(byte* row, int j) => ((float*)row)[j];
+        public static unsafe void StoreOne(byte* row, int j, float value) => ((float*)row)[j] = value;
+    }
+
+    /// <summary>bf16: the upper half of an fp32; written rounded to nearest even, as libtorch's conversion does.</summary>
+    readonly struct BFloat16 : IElementFormat
+    {
+        public static int Size => 2;
+
+        public static unsafe Vector512<float> Load(byte* row, int j) =>
+            (Vector512.WidenLower(Vector256.Load((ushort*)row + j).ToVector512Unsafe()) << 16).AsSingle();
+
+        public static unsafe void Store(byte* row, int j, Vector512<float> value)
+        {
+            var bits = value.AsUInt32();
+            var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512.Create(1u))) >> 16;
+            var quietNaN = Vector512.ConditionalSelect(Vector512.Equals(value, value).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
+            Vector512.Narrow(quietNaN, quietNaN).GetLower().Store((ushort*)row + j);
+        }
+
+        public static unsafe float LoadOne(byte* row, int j) => ToSingle(((ushort*)row)[j]);
+        public static unsafe void StoreOne(byte* row, int j, float value) => ((ushort*)row)[j] = Round(value);
+
+        public static float ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
+        public static ushort Round(float value)
+        {
+            if (float.IsNaN(value)) return 0x7FC0;
+            uint bits = BitConverter.SingleToUInt32Bits(value);
+            return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+        }
+    }
+}

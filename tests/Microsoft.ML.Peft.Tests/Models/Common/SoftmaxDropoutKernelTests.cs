@@ -1,0 +1,101 @@
+using Microsoft.ML.Peft.Models.Common;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Tests.Models.Common;
+
+/// <summary>
+/// The fused softmax-dropout attention node (<see cref="DropoutAttentionFunction"/> over <see cref="SoftmaxDropoutKernel"/>)
+/// against the same attention written as a chain of libtorch operations with the mask <see cref="DropoutMask"/> samples
+/// for the same seed: outputs and gradients of q, k and v.
+/// </summary>
+public sealed class SoftmaxDropoutKernelTests
+{
+    /// <summary>q (2, 3, 5, d), k and v (2, 3, keys, d), the second sequence's last two keys masked.</summary>
+    static (Tensor q, Tensor k, Tensor v, Tensor mask) Inputs(int keys, ScalarType dtype)
+    {
+        random.manual_seed(3);
+        Tensor Leaf(params long[] shape) => randn(shape).to(dtype).requires_grad_();
+        var (q, k, v) = (Leaf(2, 3, 5, 8), Leaf(2, 3, keys, 8), Leaf(2, 3, keys, 8));
+        var mask = ones(2, 1, 1, keys, dtype: ScalarType.Bool);
+        mask[1, 0, 0, TensorIndex.Slice(keys - 2, null)] = tensor(false);
+        return (q, k, v, mask);
+    }
+
+    /// <summary>dropout(softmax(q kᵀ/√d + mask)) v by libtorch operations, in fp32, with the seed's mask.</summary>
+    static Tensor Reference(Tensor q, Tensor k, Tensor v, Tensor mask, double p, long seed)
+    {
+        random.manual_seed(seed);
+        var keep = DropoutMask.Sample(new long[] { q.shape[0], q.shape[1], q.shape[2], k.shape[2] }, p, q.dtype).to(ScalarType.Float32);
+        var (q32, k32, v32) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
+        var scores = matmul(q32, k32.transpose(-1, -2)) / Math.Sqrt(q.shape[^1]);
+        var probabilities = scores.masked_fill(mask.logical_not(), float.NegativeInfinity).softmax(-1);
+        return matmul(probabilities * keep, v32);
+    }
+
+    /// <summary>The fused node itself, scaling q as <see cref="AttentionKernel"/> does before calling it.</summary>
+    static Tensor Fused(Tensor q, Tensor k, Tensor v, Tensor mask, double p, long seed)
+    {
+        random.manual_seed(seed);
+        var settings = new DropoutAttentionFunction.Settings(mask, p, MaskedScore: -3.3895313892515355e38);
+        return DropoutAttentionFunction.apply(q / Math.Sqrt(q.shape[^1]), k, v, settings);
+    }
+
+    static (Tensor Output, Tensor[] Gradients) WithGradients(Func<Tensor> attention, Tensor q, Tensor k, Tensor v, Tensor weights)
+    {
+        var output = attention().to(ScalarType.Float32);
+        var gradients = autograd.grad(new[] { (output * weights).sum() }, new[] { q, k, v });
+        return (output, gradients.Select(g => g.to(ScalarType.Float32)).ToArray());
+    }
+
+    [Theory]
+    [InlineData(7)]    // rows shorter than one 16-lane vector: scalar path only
+    [InlineData(37)]   // two vector steps and a tail
+    [InlineData(128)]  // whole vectors
+    public void Fp32_output_and_gradients_equal_the_operation_chain(int keys)
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v, mask) = Inputs(keys, ScalarType.Float32);
+        var weights = randn(2, 3, 5, 8);  // a loss that weights every output element differently
+        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.25, seed: 9), q, k, v, weights);
+        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.25, seed: 9), q, k, v, weights);
+
+        Assert.True(ours.allclose(expected, rtol: 1e-5, atol: 1e-6), $"output, max difference {(ours - expected).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 1e-4, atol: 1e-5),
+                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void Bf16_output_and_gradients_stay_within_bf16_rounding_of_the_fp32_chain()
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v, mask) = Inputs(64, ScalarType.BFloat16);
+        var weights = randn(2, 3, 5, 8);
+        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.1, seed: 4), q, k, v, weights);
+        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.1, seed: 4), q, k, v, weights);
+
+        // bf16 keeps 8 significant bits (relative step 2^-8 = 0.4 %); a few roundings along the way stay within 2 %.
+        Assert.True(ours.allclose(expected, rtol: 0.02, atol: 0.02), $"output, max difference {(ours - expected).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 0.03, atol: 0.03),
+                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void Forward_without_drops_is_softmax_and_masked_keys_get_exactly_zero()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(1);
+        var scores = randn(4, 6, 50) * 8;  // exp underflows for the smallest shifted scores
+        scores[.., .., TensorIndex.Slice(40, null)] = tensor(float.MinValue);
+        var expected = scores.softmax(-1);
+        var probabilities = scores.clone();
+        var dropped = empty_like(scores);
+        SoftmaxDropoutKernel.Forward(probabilities, dropped, new DropoutDraw(Seed: 7, Threshold: 0, Scale: 1));
+
+        Assert.True(probabilities.allclose(expected, rtol: 1e-6, atol: 1e-7), $"max difference {(probabilities - expected).abs().max().item<float>()}");
+        Assert.True(dropped.eq(probabilities).all().item<bool>());
+        Assert.True(probabilities[.., .., TensorIndex.Slice(40, null)].eq(0).all().item<bool>());
+    }
+}
