@@ -98,4 +98,17 @@ public sealed class SoftmaxDropoutKernelTests
         Assert.True(dropped.eq(probabilities).all().item<bool>());
         Assert.True(probabilities[.., .., TensorIndex.Slice(40, null)].eq(0).all().item<bool>());
     }
+
+    [Fact]
+    public void Kernels_reject_strided_mismatched_or_unsupported_tensors_with_the_reason()
+    {
+        using var scope = NewDisposeScope();
+        var draw = new DropoutDraw(Seed: 1, Threshold: 0, Scale: 1);
+        var strided = randn(4, 8).t();
+        var error = Assert.Throws<ArgumentException>(() => SoftmaxDropoutKernel.Forward(strided, empty(8, 4), draw));
+        Assert.Contains("contiguous", error.Message);
+        Assert.Throws<ArgumentException>(() => SoftmaxDropoutKernel.Backward(randn(2, 5), randn(2, 6), empty(2, 5), draw));
+        error = Assert.Throws<ArgumentException>(() => SoftmaxDropoutKernel.Forward(randn(2, 5, dtype: ScalarType.Float64), empty(2, 5, dtype: ScalarType.Float64), draw));
+        Assert.Contains("Float64", error.Message);
+    }
 }

@@ -25,12 +25,9 @@ internal readonly record struct DropoutDraw(ulong Seed, ushort Threshold, float 
 internal static class SoftmaxDropoutKernel
 {
     const int ElementsPerTask = 1 << 16;
-    public const int MaxRowLength = 8192;  // two row buffers of this length live on the stack of each worker
 
-    /// <summary>Whether the kernels handle <paramref name="x"/>: contiguous CPU fp32/bf16 under 2 GiB, rows of at most 8,192.</summary>
-    public static bool Covers(Tensor x) =>
-        x.device_type == DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && x.is_contiguous()
-        && x.shape[^1] is > 0 and <= MaxRowLength && x.numel() * x.ElementSize <= int.MaxValue;
+    /// <summary>The longest row (keys per query) handled: each worker keeps one fp32 row of this length on its stack.</summary>
+    public const int MaxRowLength = 8192;
 
     /// <summary>A fresh draw for drop probability <paramref name="p"/> on tensors of <paramref name="dtype"/>.</summary>
     public static DropoutDraw Draw(double p, ScalarType dtype)
@@ -57,9 +54,11 @@ internal static class SoftmaxDropoutKernel
 
     static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, bool forward)
     {
-        foreach (var t in new[] { dropped, gradient })
-            if (!t.is_contiguous() || t.dtype != probabilities.dtype || !t.shape.SequenceEqual(probabilities.shape))
-                throw new ArgumentException("The softmax-dropout kernels need contiguous tensors of one shape and type.");
+        foreach (var t in new[] { probabilities, dropped, gradient })
+            if (t.device_type != DeviceType.CPU || !t.is_contiguous() || t.dtype != probabilities.dtype || !t.shape.SequenceEqual(probabilities.shape))
+                throw new ArgumentException("The softmax-dropout kernels need contiguous CPU tensors of one shape and type.");
+        if (probabilities.dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || probabilities.shape[^1] is < 1 or > MaxRowLength)
+            throw new ArgumentException($"The softmax-dropout kernels take fp32 or bf16 rows of 1 to {MaxRowLength} elements, not {probabilities.dtype} rows of {probabilities.shape[^1]}.");
         int length = (int)probabilities.shape[^1];
         long rows = probabilities.numel() / length;
         long rowsPerTask = Math.Max(1, ElementsPerTask / length);
