@@ -280,6 +280,23 @@ internal sealed class LoraLayer
         magnitudes.Dispose();
     }
 
+    /// <summary>
+    /// output + s · down Bᵀ as one <c>addmm</c> over the (B·T) rows: no separate (B, T, out) product to add, and in
+    /// backward s scales inside the two small matmuls instead of a pass over the (B, T, out) gradient.
+    /// </summary>
+    /// <param name="output">W x + b, (…, out).</param>
+    /// <param name="down">A x, (…, r).</param>
+    /// <param name="up">B, (out, r).</param>
+    /// <param name="scaling">s.</param>
+    static Tensor AddScaledUpProjection(Tensor output, Tensor down, Tensor up, double scaling)
+    {
+        using var rows = output.reshape(-1, output.shape[^1]);
+        using var downRows = down.reshape(-1, down.shape[^1]);
+        using var upT = up.t();
+        using var sum = rows.addmm(downRows, upT, 1f, (float)scaling);
+        return sum.view(output.shape);
+    }
+
     /// <summary>The forward hook: <paramref name="output"/> = W x + b (B, T, out); adds the active adapter's term.</summary>
     Tensor AddLowRankTerm(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
@@ -289,8 +306,12 @@ internal sealed class LoraLayer
         using var scope = NewDisposeScope();
         // A 4-bit base computes in its compute dtype and returns the input's dtype; the factors keep theirs (cast to and fro).
         var x = dropouts[adapter].call(input).to(loraA[adapter].weight!.dtype);  // (B, T, in)
-        var update = loraB[adapter].call(loraA[adapter].call(x));               // (B, T, r) then (B, T, out)
-        if (!doraAdapters.Contains(adapter))
+        var down = loraA[adapter].call(x);                                       // (B, T, r)
+        bool isDora = doraAdapters.Contains(adapter);
+        if (!isDora && down.dtype == output.dtype && loraB[adapter].bias is null && output.dim() >= 2)
+            return AddScaledUpProjection(output, down, loraB[adapter].weight!, scalings[adapter]).MoveToOuterDisposeScope();
+        var update = loraB[adapter].call(down);                                  // (B, T, out)
+        if (!isDora)
             return output.add(update.to(output.dtype), alpha: scalings[adapter]).MoveToOuterDisposeScope();
         // DoRA: m / ||W + s·B A|| * (W x + s·B A x) + b, with the norm detached (PEFT, paper section 4.3).
         var rowScale = magnitudes[adapter].weight.div(RowNorm(adapter)).to(output.dtype);  // (out)

@@ -52,9 +52,14 @@ public sealed class BertResidualOutput : nn.Module
     public Tensor forward(Tensor x, Tensor residual)
     {
         using var projected = dense.call(x);
+        if (is_grad_enabled())
+        {
+            using var sum = dropout.AddDropped(residual, projected);  // residual + dropout(projected) in one pass
+            return LayerNorm.forward(sum);
+        }
+        // Without autograd the sum can go into the (dropped) projection's buffer: one (B, T, out) allocation less per call.
         using var dropped = dropout.forward(projected);
-        // Without autograd the sum can go into the projection's buffer: one (B, T, out) allocation less per call.
-        using var sum = is_grad_enabled() ? dropped + residual : dropped.add_(residual);
-        return LayerNorm.forward(sum);
+        dropped.add_(residual);
+        return LayerNorm.forward(dropped);
     }
 }

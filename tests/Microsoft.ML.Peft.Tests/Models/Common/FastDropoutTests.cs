@@ -124,4 +124,26 @@ public sealed class FastDropoutTests
         Assert.True(layer.call(x).eq(x).all().item<bool>());
         Assert.Throws<ArgumentOutOfRangeException>(() => new FastDropoutLayer(1.5));
     }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-6)]
+    [InlineData(ScalarType.BFloat16, 1e-2)]  // one rounding instead of two
+    public void AddDropped_equals_the_residual_plus_the_same_seeds_dropout_with_gradients(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(2);
+        var residual = randn(4, 16, 40).to(dtype).requires_grad_();
+        var x = randn(4, 16, 40).to(dtype).requires_grad_();
+        random.manual_seed(8);
+        var fused = FastDropout.AddDropped(residual, x, 0.2, training: true);
+        var fusedGrads = autograd.grad(new[] { fused.to(ScalarType.Float32).sum() }, new[] { residual, x });
+        random.manual_seed(8);
+        var chained = residual + FastDropout.Apply(x, 0.2, training: true);
+        var chainedGrads = autograd.grad(new[] { chained.to(ScalarType.Float32).sum() }, new[] { residual, x });
+
+        Assert.True(fused.to(ScalarType.Float32).allclose(chained.to(ScalarType.Float32), rtol: tolerance, atol: tolerance));
+        Assert.True(fusedGrads[0].eq(chainedGrads[0]).all().item<bool>());  // the residual's gradient passes through
+        Assert.True(fusedGrads[1].eq(chainedGrads[1]).all().item<bool>());  // x's is the mask either way
+        Assert.True(FastDropout.AddDropped(residual, x, 0.2, training: false).eq(residual + x).all().item<bool>());
+    }
 }

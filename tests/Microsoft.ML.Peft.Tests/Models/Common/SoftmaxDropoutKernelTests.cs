@@ -33,12 +33,12 @@ public sealed class SoftmaxDropoutKernelTests
         return matmul(probabilities * keep, v32);
     }
 
-    /// <summary>The fused node itself, scaling q as <see cref="AttentionKernel"/> does before calling it.</summary>
+    /// <summary>The fused node itself, with the settings <see cref="AttentionKernel"/> gives it.</summary>
     static Tensor Fused(Tensor q, Tensor k, Tensor v, Tensor mask, double p, long seed)
     {
         random.manual_seed(seed);
-        var settings = new DropoutAttentionFunction.Settings(mask, p, MaskedScore: -3.3895313892515355e38);
-        return DropoutAttentionFunction.apply(q / Math.Sqrt(q.shape[^1]), k, v, settings);
+        var settings = new DropoutAttentionFunction.Settings(mask, p, MaskedScore: -3.3895313892515355e38, ScoreScale: 1 / Math.Sqrt(q.shape[^1]));
+        return DropoutAttentionFunction.apply(q, k, v, settings);
     }
 
     static (Tensor Output, Tensor[] Gradients) WithGradients(Func<Tensor> attention, Tensor q, Tensor k, Tensor v, Tensor weights)
@@ -83,16 +83,16 @@ public sealed class SoftmaxDropoutKernelTests
     }
 
     [Fact]
-    public void Forward_without_drops_is_softmax_and_masked_keys_get_exactly_zero()
+    public void Forward_without_drops_is_the_scaled_softmax_and_masked_keys_get_exactly_zero()
     {
         using var scope = NewDisposeScope();
         random.manual_seed(1);
-        var scores = randn(4, 6, 50) * 8;  // exp underflows for the smallest shifted scores
+        var scores = randn(4, 6, 50) * 32;  // exp underflows for the smallest shifted scores
         scores[.., .., TensorIndex.Slice(40, null)] = tensor(float.MinValue);
-        var expected = scores.softmax(-1);
+        var expected = (scores * 0.25f).softmax(-1);
         var probabilities = scores.clone();
         var dropped = empty_like(scores);
-        SoftmaxDropoutKernel.Forward(probabilities, dropped, new DropoutDraw(Seed: 7, Threshold: 0, Scale: 1));
+        SoftmaxDropoutKernel.Forward(probabilities, dropped, new DropoutDraw(Seed: 7, Threshold: 0, Scale: 1), scoreScale: 0.25f);
 
         Assert.True(probabilities.allclose(expected, rtol: 1e-6, atol: 1e-7), $"max difference {(probabilities - expected).abs().max().item<float>()}");
         Assert.True(dropped.eq(probabilities).all().item<bool>());

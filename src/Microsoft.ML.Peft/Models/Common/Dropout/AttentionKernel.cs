@@ -34,12 +34,12 @@ public static class AttentionKernel
         using var scope = NewDisposeScope();
         // Every elementwise pass over the (B, heads, T, S) scores costs about as much as the layer's matmuls in bf16, so
         // the 1/√d scale goes on q (T·d elements, not T·S), the mask is filled in place, and an all-true mask is skipped.
-        var scaledQueries = q.mul(1.0 / Math.Sqrt(q.shape[^1]));
+        double scale = 1.0 / Math.Sqrt(q.shape[^1]);
         if (mask is not null && mask.all().item<bool>()) mask = null;
         if (dropout > 0 && UseFusedKernel && FusedKernelCovers(q, k))
-            return DropoutAttentionFunction.apply(scaledQueries, k, v, new DropoutAttentionFunction.Settings(mask, dropout, LowestFinite(q.dtype)))
+            return DropoutAttentionFunction.apply(q, k, v, new DropoutAttentionFunction.Settings(mask, dropout, LowestFinite(q.dtype), scale))
                                            .MoveToOuterDisposeScope();
-        var scores = matmul(scaledQueries, k.transpose(-1, -2));  // (B, heads, T, S)
+        var scores = matmul(q.mul(scale), k.transpose(-1, -2));  // (B, heads, T, S)
         if (mask is not null) scores.masked_fill_(mask.logical_not(), LowestFinite(scores.dtype));
         var probabilities = FastDropout.Apply(scores.softmax(-1), dropout, training: true);
         return matmul(probabilities, v).MoveToOuterDisposeScope();

@@ -4,18 +4,22 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Models.Common;
 
 /// <summary>
-/// dropout(softmax(q kᵀ + mask)) v as one autograd node, for CPU training: the softmax and the dropout run as one pass
+/// dropout(softmax(q kᵀ/√d + mask)) v as one autograd node, for CPU training: the softmax and the dropout run as one pass
 /// each way (<see cref="SoftmaxDropoutKernel"/>), and the node keeps q, k, v and the probabilities, not also the mask
 /// and the dropped probabilities as the chain of libtorch operations does (two (B, heads, T, S) tensors less per layer).
 /// </summary>
 /// <remarks>
-/// Arguments of <c>apply</c>: q (B, heads, T, d) already scaled by 1/√d, k and v (B, heads, S, d), and a
-/// <see cref="Settings"/>. The mask is drawn once in forward and recomputed from its seed in backward.
+/// Arguments of <c>apply</c>: q (B, heads, T, d), k and v (B, heads, S, d), and a <see cref="Settings"/>. The 1/√d
+/// scale is applied inside the kernels (no pass of its own over q or the scores), and the dropout mask is drawn once
+/// in forward and recomputed from its seed in backward.
 /// </remarks>
 internal sealed class DropoutAttentionFunction : autograd.SingleTensorFunction<DropoutAttentionFunction>
 {
-    /// <summary>What is not a differentiable input: the boolean key mask (null for none) and the drop probability.</summary>
-    public sealed record Settings(Tensor? Mask, double P, double MaskedScore);
+    /// <summary>
+    /// What is not a differentiable input: the boolean key mask (null for none), the drop probability, the score that
+    /// masked keys get (the lowest finite value of the type) and the score scale (1/√d).
+    /// </summary>
+    public sealed record Settings(Tensor? Mask, double P, double MaskedScore, double ScoreScale);
 
     /// <inheritdoc/>
     public override string Name => nameof(DropoutAttentionFunction);
@@ -32,9 +36,10 @@ internal sealed class DropoutAttentionFunction : autograd.SingleTensorFunction<D
         }
         var draw = SoftmaxDropoutKernel.Draw(settings.P, scores.dtype);
         using var dropped = empty_like(scores);
-        SoftmaxDropoutKernel.Forward(scores, dropped, draw);
+        SoftmaxDropoutKernel.Forward(scores, dropped, draw, (float)settings.ScoreScale);
         ctx.save_for_backward(new() { q, k, v, scores });
         ctx.save_data(nameof(DropoutDraw), draw);
+        ctx.save_data(nameof(Settings.ScoreScale), settings.ScoreScale);
         return matmul(dropped, v);  // (B, heads, T, d)
     }
 
@@ -45,9 +50,10 @@ internal sealed class DropoutAttentionFunction : autograd.SingleTensorFunction<D
         var saved = ctx.get_saved_variables();
         var (q, k, v, probabilities) = (saved[0], saved[1], saved[2], saved[3]);
         var draw = (DropoutDraw)ctx.get_data(nameof(DropoutDraw));
+        var scoreScale = (double)ctx.get_data(nameof(Settings.ScoreScale));
         var gradient = matmul(grad_output, v.transpose(-1, -2));  // ∂L/∂(dropped probabilities), (B, heads, T, S)
         var dropped = empty_like(probabilities);
-        SoftmaxDropoutKernel.Backward(probabilities, gradient, dropped, draw);  // gradient is now ∂L/∂scores
+        SoftmaxDropoutKernel.Backward(probabilities, gradient, dropped, draw, (float)scoreScale);  // now ∂L/∂(q kᵀ)
         var dq = matmul(gradient, k);
         var dk = matmul(gradient.transpose(-1, -2), q);
         var dv = matmul(dropped.transpose(-1, -2), grad_output);

@@ -38,21 +38,23 @@ internal static class SoftmaxDropoutKernel
     }
 
     /// <summary>
-    /// Replaces <paramref name="scores"/> (…, S) in place by y = softmax(scores) and writes y · keep · scale into
+    /// Replaces <paramref name="scores"/> s (…, S) in place by y = softmax(c · s), c = <paramref name="scoreScale"/> &gt; 0
+    /// (attention's 1/√d, applied here rather than as a pass of its own), and writes y · keep · scale into
     /// <paramref name="dropped"/> (same shape and type).
     /// </summary>
-    public static void Forward(Tensor scores, Tensor dropped, DropoutDraw draw) =>
-        ForEachRowBlock(scores, dropped, scores, draw, forward: true);
+    public static void Forward(Tensor scores, Tensor dropped, DropoutDraw draw, float scoreScale = 1) =>
+        ForEachRowBlock(scores, dropped, scores, draw, scoreScale, forward: true);
 
     /// <summary>
     /// Given the probabilities y and, in <paramref name="gradient"/>, ∂L/∂(dropped y): overwrites <paramref name="gradient"/>
-    /// with ∂L/∂scores = y ⊙ (g − Σ g ⊙ y) where g = ∂L/∂(dropped y) ⊙ keep · scale, and writes the dropped probabilities
-    /// y · keep · scale again into <paramref name="dropped"/> (the value gradient needs them).
+    /// with ∂L/∂s = c · y ⊙ (g − Σ g ⊙ y) where g = ∂L/∂(dropped y) ⊙ keep · scale and c = <paramref name="scoreScale"/>
+    /// as in <see cref="Forward"/>, and writes the dropped probabilities y · keep · scale again into
+    /// <paramref name="dropped"/> (the value gradient needs them).
     /// </summary>
-    public static void Backward(Tensor probabilities, Tensor gradient, Tensor dropped, DropoutDraw draw) =>
-        ForEachRowBlock(probabilities, dropped, gradient, draw, forward: false);
+    public static void Backward(Tensor probabilities, Tensor gradient, Tensor dropped, DropoutDraw draw, float scoreScale = 1) =>
+        ForEachRowBlock(probabilities, dropped, gradient, draw, scoreScale, forward: false);
 
-    static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, bool forward)
+    static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, float scoreScale, bool forward)
     {
         foreach (var t in new[] { probabilities, dropped, gradient })
             if (t.device_type != DeviceType.CPU || !t.is_contiguous() || t.dtype != probabilities.dtype || !t.shape.SequenceEqual(probabilities.shape))
@@ -70,7 +72,7 @@ internal static class SoftmaxDropoutKernel
             Action<int> body = task =>
             {
                 long first = task * rowsPerTask, end = Math.Min(rows, first + rowsPerTask);
-                var block = new RowBlock(yAddress, dAddress, gAddress, first, end, length, draw);
+                var block = new RowBlock(yAddress, dAddress, gAddress, first, end, length, draw, scoreScale);
                 if (forward && bf16) block.Forward<BFloat16>();
                 else if (forward) block.Forward<Float32>();
                 else if (bf16) block.Backward<BFloat16>();
@@ -81,7 +83,7 @@ internal static class SoftmaxDropoutKernel
     }
 
     /// <summary>Rows [First, End) of row length <c>Length</c>; the addresses are the tensors' first elements.</summary>
-    readonly record struct RowBlock(IntPtr Probabilities, IntPtr Dropped, IntPtr Gradient, long First, long End, int Length, DropoutDraw Draw)
+    readonly record struct RowBlock(IntPtr Probabilities, IntPtr Dropped, IntPtr Gradient, long First, long End, int Length, DropoutDraw Draw, float ScoreScale)
     {
         /// <summary>The keep lanes of all the block's rows, drawn in one call (per row, the draw's set-up would cost as much as the row).</summary>
         unsafe KeepLaneBlock KeepLanes()
@@ -109,16 +111,18 @@ internal static class SoftmaxDropoutKernel
                 float rowMax = HorizontalMax(max);
                 for (; j < Length; j++) rowMax = MathF.Max(rowMax, T.LoadOne(s, j));
 
+                // e^(c·(s − max)) as one multiply-add per lane: c·s − c·max.
                 var sum = Vector512<float>.Zero;
-                var shift = Vector512.Create(rowMax);
+                var c = Vector512.Create(ScoreScale);
+                var shift = Vector512.Create(-ScoreScale * rowMax);
                 for (j = 0; j + 16 <= Length; j += 16)
                 {
-                    var e = Exp(T.Load(s, j) - shift);
+                    var e = Exp(Vector512.FusedMultiplyAdd(T.Load(s, j), c, shift));
                     Vector512.Store(e, values + j);
                     sum += e;
                 }
                 float rowSum = Vector512.Sum(sum);
-                for (; j < Length; j++) rowSum += values[j] = MathF.Exp(T.LoadOne(s, j) - rowMax);
+                for (; j < Length; j++) rowSum += values[j] = MathF.Exp(ScoreScale * (T.LoadOne(s, j) - rowMax));
 
                 var inverse = Vector512.Create(1 / rowSum);
                 for (j = 0; j + 16 <= Length; j += 16)
@@ -167,9 +171,10 @@ internal static class SoftmaxDropoutKernel
                     T.StoreOne(d, j, keep[j] != 0 ? y * Draw.Scale : 0);
                 }
                 var shift = Vector512.Create(rowDot);
+                var c = Vector512.Create(ScoreScale);
                 for (j = 0; j + 16 <= Length; j += 16)
-                    T.Store(g, j, T.Load(p, j) * (Vector512.Load(upstream + j) - shift));
-                for (; j < Length; j++) T.StoreOne(g, j, T.LoadOne(p, j) * (upstream[j] - rowDot));
+                    T.Store(g, j, T.Load(p, j) * c * (Vector512.Load(upstream + j) - shift));
+                for (; j < Length; j++) T.StoreOne(g, j, T.LoadOne(p, j) * ScoreScale * (upstream[j] - rowDot));
             }
         }
     }
