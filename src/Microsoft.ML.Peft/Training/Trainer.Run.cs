@@ -15,6 +15,7 @@ public sealed partial class Trainer<TBatch>
         readonly AdamW _adam;
         readonly EarlyStopping _early;
         readonly HeapGrowthGuard? _heap;
+        readonly WrapperCollection? _collection;
         readonly TrainingHistory _history = new();
         WeightSnapshot? _best;
         int _step, _epoch, _batchInEpoch, _lastCheckpoint = -1;
@@ -22,6 +23,7 @@ public sealed partial class Trainer<TBatch>
         public Run(Trainer<TBatch> trainer, int total, int batchesPerEpoch, HeapGrowthGuard? heap)
         {
             (_t, _o, _total, _batchesPerEpoch, _heap) = (trainer, trainer._options, total, batchesPerEpoch, heap);
+            _collection = _o.ManageNativeHeap ? new WrapperCollection() : null;
             _schedule = LearningRateSchedule.From(_o, total);
             _adam = new AdamW(_t._parameters, _o.Beta1, _o.Beta2, _o.Epsilon, _o.WeightDecay);
             _early = new EarlyStopping(_o);
@@ -141,6 +143,7 @@ public sealed partial class Trainer<TBatch>
         void Record(StepRecord record)
         {
             _history.Steps.Add(record);
+            _collection?.AfterStep();  // before the heap guard reads resident memory
             if (_heap is not null)
             {
                 _heap.AfterStep();

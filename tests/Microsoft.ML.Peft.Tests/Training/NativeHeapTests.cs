@@ -1,8 +1,9 @@
 using Microsoft.ML.Peft.Training;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Tests.Training;
 
-/// <summary>The heap policy of training (<see cref="NativeHeap"/>) and the guard that trims it (<see cref="HeapGrowthGuard"/>).</summary>
+/// <summary>The heap policy of training (<see cref="NativeHeap"/>), the guard that trims it (<see cref="HeapGrowthGuard"/>) and the collections at step boundaries.</summary>
 [Collection(TrainingCollection.Name)]
 public class NativeHeapTests
 {
@@ -89,4 +90,17 @@ public class NativeHeapTests
     }
 
     static long Resident() => (long)(MemoryReport.Current().ResidentMb * (1 << 20));
+
+    [Fact]
+    public void Fit_collects_the_young_generations_at_step_boundaries_50_ms_apart_when_it_manages_memory()
+    {
+        using var toy = new ToyTask();
+        // Steps longer than the minimum interval, as every step of a real model is: each boundary collects.
+        var trainer = new Trainer<(Tensor X, Tensor Y)>(new TrainingOptions { BatchSize = 8, Epochs = 1 }, toy.Model.named_parameters(),
+            b => { Thread.Sleep(WrapperCollection.MinimumIntervalMs + 10); return toy.Loss(b); });
+        int before = GC.CollectionCount(1);
+        var result = trainer.Fit(e => toy.Batches(e, 8), 8);
+        Assert.True(GC.CollectionCount(1) - before >= result.History.Steps.Count,
+            $"{GC.CollectionCount(1) - before} generation-1 collections for {result.History.Steps.Count} steps");
+    }
 }
