@@ -111,4 +111,35 @@ public sealed class SoftmaxDropoutKernelTests
         error = Assert.Throws<ArgumentException>(() => SoftmaxDropoutKernel.Forward(randn(2, 5, dtype: ScalarType.Float64), empty(2, 5, dtype: ScalarType.Float64), draw));
         Assert.Contains("Float64", error.Message);
     }
+
+    [Theory]
+    [InlineData("causal")]            // (1, 1, T, S): read by the kernel, shared by the batch
+    [InlineData("causal+padding")]    // (B, 1, T, S): read by the kernel, one per sequence
+    [InlineData("per-head")]          // (B, heads, T, S): not a layout the kernel reads; masked by a pass of its own
+    public void Causal_padding_and_per_head_masks_equal_the_operation_chain(string kind)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(6);
+        const int length = 37;  // two 16-lane steps and a tail per row
+        Tensor Leaf() => randn(2, 3, length, 8).requires_grad_();
+        var (q, k, v) = (Leaf(), Leaf(), Leaf());
+        var causal = ones(length, length, dtype: ScalarType.Bool).tril().view(1, 1, length, length);
+        var padding = ones(2, 1, 1, length, dtype: ScalarType.Bool);
+        padding[1, 0, 0, TensorIndex.Slice(30, null)] = tensor(false);
+        var mask = kind switch
+        {
+            "causal" => causal,
+            "causal+padding" => causal.logical_and(padding).contiguous(),
+            _ => causal.logical_and(padding).expand(2, 3, length, length).contiguous(),
+        };
+        var weights = randn(2, 3, length, 8);
+        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.2, seed: 12), q, k, v, weights);
+        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.2, seed: 12), q, k, v, weights);
+
+        // Every query row keeps at least key 0, so no row is fully masked and the -inf reference has no NaN.
+        Assert.True(ours.allclose(expected, rtol: 1e-5, atol: 1e-6), $"output, max difference {(ours - expected).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 1e-4, atol: 1e-5),
+                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+    }
 }

@@ -29,14 +29,17 @@ internal sealed class DropoutAttentionFunction : autograd.SingleTensorFunction<D
     {
         var (q, k, v, settings) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Settings)vars[3]);
         var scores = matmul(q, k.transpose(-1, -2));  // (B, heads, T, S); becomes the probabilities in place
-        if (settings.Mask is Tensor mask)
+        using var mask = settings.Mask?.contiguous();
+        // A padding or causal mask is applied as the kernel reads the scores; another layout by a pass of its own.
+        var keyMask = mask is null ? null : KeyMaskLayout.Describe(mask, scores, (float)settings.MaskedScore);
+        if (mask is not null && keyMask is null)
         {
             using var hidden = mask.logical_not();
             scores.masked_fill_(hidden, settings.MaskedScore);
         }
         var draw = SoftmaxDropoutKernel.Draw(settings.P, scores.dtype);
         using var dropped = empty_like(scores);
-        SoftmaxDropoutKernel.Forward(scores, dropped, draw, (float)settings.ScoreScale);
+        SoftmaxDropoutKernel.Forward(scores, dropped, draw, (float)settings.ScoreScale, keyMask);
         ctx.save_for_backward(new() { q, k, v, scores });
         ctx.save_data(nameof(DropoutDraw), draw);
         ctx.save_data(nameof(Settings.ScoreScale), settings.ScoreScale);

@@ -11,6 +11,39 @@ namespace Microsoft.ML.Peft.Models.Common;
 internal readonly record struct DropoutDraw(ulong Seed, ushort Threshold, float Scale);
 
 /// <summary>
+/// A boolean key mask the forward kernel applies while it reads the scores (true = may attend; a masked score becomes
+/// <paramref name="MaskedScore"/>), laid out as (B or 1, 1, T or 1, S) over scores of (B, heads, T, S): row r of the
+/// scores (batch b = r / (heads · T), query t = r mod T) reads the S bytes at Address + b · BatchStride + t · QueryStride.
+/// </summary>
+internal readonly record struct KeyMaskLayout(IntPtr Address, long BatchStride, long QueryStride, int Heads, int Queries, float MaskedScore)
+{
+    /// <summary>
+    /// The layout of <paramref name="mask"/> (contiguous CPU bool) for 4-D <paramref name="scores"/>, or null when the
+    /// mask has another shape (per head, say) and has to be applied by <c>masked_fill</c> instead.
+    /// </summary>
+    public static KeyMaskLayout? Describe(Tensor mask, Tensor scores, float maskedScore)
+    {
+        if (scores.dim() != 4 || mask.dim() != 4 || mask.dtype != ScalarType.Bool || mask.device_type != DeviceType.CPU || !mask.is_contiguous()) return null;
+        long batch = scores.shape[0], heads = scores.shape[1], queries = scores.shape[2], keys = scores.shape[3];
+        if (mask.shape[1] != 1 || mask.shape[3] != keys || mask.shape[0] is var b && b != 1 && b != batch
+            || mask.shape[2] is var t && t != 1 && t != queries) return null;
+        unsafe
+        {
+            fixed (byte* address = mask.bytes)
+                return new KeyMaskLayout((IntPtr)address, mask.shape[0] == 1 ? 0 : mask.shape[2] * keys,
+                                         mask.shape[2] == 1 ? 0 : keys, (int)heads, (int)queries, maskedScore);
+        }
+    }
+
+    /// <summary>The first mask byte of scores row <paramref name="row"/>.</summary>
+    public unsafe byte* Row(long row)
+    {
+        long batch = row / ((long)Heads * Queries), query = row % Queries;
+        return (byte*)Address + batch * BatchStride + query * QueryStride;
+    }
+}
+
+/// <summary>
 /// Softmax over the last dimension followed by inverted dropout, forward and backward, one pass over the rows each, on
 /// the CPU in fp32 or bf16. libtorch needs three passes over the (B, heads, T, S) tensor forward (softmax, mask, multiply)
 /// and two backward, each memory-bound, and autograd keeps the probabilities, the mask and the dropped probabilities.
@@ -40,10 +73,11 @@ internal static class SoftmaxDropoutKernel
     /// <summary>
     /// Replaces <paramref name="scores"/> s (…, S) in place by y = softmax(c · s), c = <paramref name="scoreScale"/> &gt; 0
     /// (attention's 1/√d, applied here rather than as a pass of its own), and writes y · keep · scale into
-    /// <paramref name="dropped"/> (same shape and type).
+    /// <paramref name="dropped"/> (same shape and type). A <paramref name="keyMask"/> (see <see cref="KeyMaskLayout"/>)
+    /// is applied as the scores are read; null for none.
     /// </summary>
-    public static void Forward(Tensor scores, Tensor dropped, DropoutDraw draw, float scoreScale = 1) =>
-        ForEachRowBlock(scores, dropped, scores, draw, scoreScale, forward: true);
+    public static void Forward(Tensor scores, Tensor dropped, DropoutDraw draw, float scoreScale = 1, KeyMaskLayout? keyMask = null) =>
+        ForEachRowBlock(scores, dropped, scores, draw, scoreScale, keyMask, forward: true);
 
     /// <summary>
     /// Given the probabilities y and, in <paramref name="gradient"/>, ∂L/∂(dropped y): overwrites <paramref name="gradient"/>
@@ -52,9 +86,10 @@ internal static class SoftmaxDropoutKernel
     /// <paramref name="dropped"/> (the value gradient needs them).
     /// </summary>
     public static void Backward(Tensor probabilities, Tensor gradient, Tensor dropped, DropoutDraw draw, float scoreScale = 1) =>
-        ForEachRowBlock(probabilities, dropped, gradient, draw, scoreScale, forward: false);
+        ForEachRowBlock(probabilities, dropped, gradient, draw, scoreScale, keyMask: null, forward: false);
 
-    static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, float scoreScale, bool forward)
+    static unsafe void ForEachRowBlock(Tensor probabilities, Tensor dropped, Tensor gradient, DropoutDraw draw, float scoreScale,
+                                       KeyMaskLayout? keyMask, bool forward)
     {
         foreach (var t in new[] { probabilities, dropped, gradient })
             if (t.device_type != DeviceType.CPU || !t.is_contiguous() || t.dtype != probabilities.dtype || !t.shape.SequenceEqual(probabilities.shape))
@@ -72,7 +107,7 @@ internal static class SoftmaxDropoutKernel
             Action<int> body = task =>
             {
                 long first = task * rowsPerTask, end = Math.Min(rows, first + rowsPerTask);
-                var block = new RowBlock(yAddress, dAddress, gAddress, first, end, length, draw, scoreScale);
+                var block = new RowBlock(yAddress, dAddress, gAddress, first, end, length, draw, scoreScale, keyMask);
                 if (forward && bf16) block.Forward<BFloat16>();
                 else if (forward) block.Forward<Float32>();
                 else if (bf16) block.Backward<BFloat16>();
@@ -83,7 +118,8 @@ internal static class SoftmaxDropoutKernel
     }
 
     /// <summary>Rows [First, End) of row length <c>Length</c>; the addresses are the tensors' first elements.</summary>
-    readonly record struct RowBlock(IntPtr Probabilities, IntPtr Dropped, IntPtr Gradient, long First, long End, int Length, DropoutDraw Draw, float ScoreScale)
+    readonly record struct RowBlock(IntPtr Probabilities, IntPtr Dropped, IntPtr Gradient, long First, long End, int Length,
+                                    DropoutDraw Draw, float ScoreScale, KeyMaskLayout? KeyMask)
     {
         /// <summary>The keep lanes of all the block's rows, drawn in one call (per row, the draw's set-up would cost as much as the row).</summary>
         unsafe KeepLaneBlock KeepLanes()
@@ -106,6 +142,7 @@ internal static class SoftmaxDropoutKernel
                 ushort* keep = keepLanes.Row(row);
                 byte* s = (byte*)Probabilities + offset * T.Size, d = (byte*)Dropped + offset * T.Size;
                 int j = 0;
+                if (KeyMask is { } keyMask) ApplyKeyMask<T>(s, keyMask.Row(row), keyMask.MaskedScore);
                 var max = Vector512.Create(float.NegativeInfinity);
                 for (; j + 16 <= Length; j += 16) max = Vector512.Max(max, T.Load(s, j));
                 float rowMax = HorizontalMax(max);
@@ -138,6 +175,26 @@ internal static class SoftmaxDropoutKernel
                     T.StoreOne(d, j, keep[j] != 0 ? y * Draw.Scale : 0);
                 }
             }
+        }
+
+        /// <summary>
+        /// Writes <paramref name="maskedScore"/> over the scores of row <paramref name="s"/> whose mask byte is 0; a
+        /// stretch of 16 keys that may all be attended to (the usual case) is only read, not written.
+        /// </summary>
+        unsafe void ApplyKeyMask<T>(byte* s, byte* mask, float maskedScore) where T : struct, IElementFormat
+        {
+            var masked = Vector512.Create(maskedScore);
+            int j = 0;
+            for (; j + 16 <= Length; j += 16)
+            {
+                var hidden = Vector128.Equals(Vector128.Load(mask + j), Vector128<byte>.Zero);
+                if (hidden == Vector128<byte>.Zero) continue;
+                var lanes = Vector512.WidenLower(Vector256.WidenLower(hidden.ToVector256Unsafe()).ToVector512Unsafe());  // 0xFF or 0 per 32-bit lane
+                var select = Vector512.GreaterThan(lanes, Vector512<uint>.Zero).AsSingle();
+                T.Store(s, j, Vector512.ConditionalSelect(select, masked, T.Load(s, j)));
+            }
+            for (; j < Length; j++)
+                if (mask[j] == 0) T.StoreOne(s, j, maskedScore);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
