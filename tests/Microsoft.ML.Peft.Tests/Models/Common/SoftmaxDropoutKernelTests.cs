@@ -48,6 +48,16 @@ public sealed class SoftmaxDropoutKernelTests
         return (output, gradients.Select(g => g.to(ScalarType.Float32)).ToArray());
     }
 
+    /// <summary>Outputs within (<paramref name="rtol"/>, <paramref name="atol"/>); gradients of q, k and v within the gradient tolerances.</summary>
+    static void AssertClose((Tensor Output, Tensor[] Gradients) ours, (Tensor Output, Tensor[] Gradients) expected,
+                            double rtol, double atol, double gradientRtol, double gradientAtol)
+    {
+        Assert.True(ours.Output.allclose(expected.Output, rtol, atol), $"output, max difference {(ours.Output - expected.Output).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(ours.Gradients[i].allclose(expected.Gradients[i], gradientRtol, gradientAtol),
+                $"gradient {"qkv"[i]}, max difference {(ours.Gradients[i] - expected.Gradients[i]).abs().max().item<float>()}");
+    }
+
     [Theory]
     [InlineData(7)]    // rows shorter than one 16-lane vector: scalar path only
     [InlineData(37)]   // two vector steps and a tail
@@ -57,13 +67,8 @@ public sealed class SoftmaxDropoutKernelTests
         using var scope = NewDisposeScope();
         var (q, k, v, mask) = Inputs(keys, ScalarType.Float32);
         var weights = randn(2, 3, 5, 8);  // a loss that weights every output element differently
-        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.25, seed: 9), q, k, v, weights);
-        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.25, seed: 9), q, k, v, weights);
-
-        Assert.True(ours.allclose(expected, rtol: 1e-5, atol: 1e-6), $"output, max difference {(ours - expected).abs().max().item<float>()}");
-        for (int i = 0; i < 3; i++)
-            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 1e-4, atol: 1e-5),
-                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+        AssertClose(WithGradients(() => Fused(q, k, v, mask, 0.25, seed: 9), q, k, v, weights),
+                    WithGradients(() => Reference(q, k, v, mask, 0.25, seed: 9), q, k, v, weights), 1e-5, 1e-6, 1e-4, 1e-5);
     }
 
     [Fact]
@@ -72,14 +77,9 @@ public sealed class SoftmaxDropoutKernelTests
         using var scope = NewDisposeScope();
         var (q, k, v, mask) = Inputs(64, ScalarType.BFloat16);
         var weights = randn(2, 3, 5, 8);
-        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.1, seed: 4), q, k, v, weights);
-        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.1, seed: 4), q, k, v, weights);
-
-        // bf16 keeps 8 significant bits (relative step 2^-8 = 0.4 %); a few roundings along the way stay within 2 %.
-        Assert.True(ours.allclose(expected, rtol: 0.02, atol: 0.02), $"output, max difference {(ours - expected).abs().max().item<float>()}");
-        for (int i = 0; i < 3; i++)
-            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 0.03, atol: 0.03),
-                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+        // bf16 keeps 8 significant bits (relative step 2^-8 = 0.4 %); a few roundings along the way stay within 2-3 %.
+        AssertClose(WithGradients(() => Fused(q, k, v, mask, 0.1, seed: 4), q, k, v, weights),
+                    WithGradients(() => Reference(q, k, v, mask, 0.1, seed: 4), q, k, v, weights), 0.02, 0.02, 0.03, 0.03);
     }
 
     [Fact]
@@ -133,13 +133,8 @@ public sealed class SoftmaxDropoutKernelTests
             _ => causal.logical_and(padding).expand(2, 3, length, length).contiguous(),
         };
         var weights = randn(2, 3, length, 8);
-        var (ours, oursGrads) = WithGradients(() => Fused(q, k, v, mask, 0.2, seed: 12), q, k, v, weights);
-        var (expected, expectedGrads) = WithGradients(() => Reference(q, k, v, mask, 0.2, seed: 12), q, k, v, weights);
-
         // Every query row keeps at least key 0, so no row is fully masked and the -inf reference has no NaN.
-        Assert.True(ours.allclose(expected, rtol: 1e-5, atol: 1e-6), $"output, max difference {(ours - expected).abs().max().item<float>()}");
-        for (int i = 0; i < 3; i++)
-            Assert.True(oursGrads[i].allclose(expectedGrads[i], rtol: 1e-4, atol: 1e-5),
-                $"gradient {"qkv"[i]}, max difference {(oursGrads[i] - expectedGrads[i]).abs().max().item<float>()}");
+        AssertClose(WithGradients(() => Fused(q, k, v, mask, 0.2, seed: 12), q, k, v, weights),
+                    WithGradients(() => Reference(q, k, v, mask, 0.2, seed: 12), q, k, v, weights), 1e-5, 1e-6, 1e-4, 1e-5);
     }
 }
