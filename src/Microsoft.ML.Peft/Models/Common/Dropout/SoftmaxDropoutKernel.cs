@@ -11,39 +11,6 @@ namespace Microsoft.ML.Peft.Models.Common;
 internal readonly record struct DropoutDraw(ulong Seed, ushort Threshold, float Scale);
 
 /// <summary>
-/// A boolean key mask the forward kernel applies while it reads the scores (true = may attend; a masked score becomes
-/// <paramref name="MaskedScore"/>), laid out as (B or 1, 1, T or 1, S) over scores of (B, heads, T, S): row r of the
-/// scores (batch b = r / (heads · T), query t = r mod T) reads the S bytes at Address + b · BatchStride + t · QueryStride.
-/// </summary>
-internal readonly record struct KeyMaskLayout(IntPtr Address, long BatchStride, long QueryStride, int Heads, int Queries, float MaskedScore)
-{
-    /// <summary>
-    /// The layout of <paramref name="mask"/> (contiguous CPU bool) for 4-D <paramref name="scores"/>, or null when the
-    /// mask has another shape (per head, say) and has to be applied by <c>masked_fill</c> instead.
-    /// </summary>
-    public static KeyMaskLayout? Describe(Tensor mask, Tensor scores, float maskedScore)
-    {
-        if (scores.dim() != 4 || mask.dim() != 4 || mask.dtype != ScalarType.Bool || mask.device_type != DeviceType.CPU || !mask.is_contiguous()) return null;
-        long batch = scores.shape[0], heads = scores.shape[1], queries = scores.shape[2], keys = scores.shape[3];
-        if (mask.shape[1] != 1 || mask.shape[3] != keys || mask.shape[0] is var b && b != 1 && b != batch
-            || mask.shape[2] is var t && t != 1 && t != queries) return null;
-        unsafe
-        {
-            fixed (byte* address = mask.bytes)
-                return new KeyMaskLayout((IntPtr)address, mask.shape[0] == 1 ? 0 : mask.shape[2] * keys,
-                                         mask.shape[2] == 1 ? 0 : keys, (int)heads, (int)queries, maskedScore);
-        }
-    }
-
-    /// <summary>The first mask byte of scores row <paramref name="row"/>.</summary>
-    public unsafe byte* Row(long row)
-    {
-        long batch = row / ((long)Heads * Queries), query = row % Queries;
-        return (byte*)Address + batch * BatchStride + query * QueryStride;
-    }
-}
-
-/// <summary>
 /// Softmax over the last dimension followed by inverted dropout, forward and backward, one pass over the rows each, on
 /// the CPU in fp32 or bf16. libtorch needs three passes over the (B, heads, T, S) tensor forward (softmax, mask, multiply)
 /// and two backward, each memory-bound, and autograd keeps the probabilities, the mask and the dropped probabilities.
@@ -55,7 +22,7 @@ internal readonly record struct KeyMaskLayout(IntPtr Address, long BatchStride, 
 /// type, as libtorch's and <see cref="FastDropout"/>'s masks are, and the mask is the one <see cref="DropoutMask.Sample"/>
 /// draws for the same seed and shape. Every row is independent, so the result does not depend on the thread split.
 /// </remarks>
-internal static class SoftmaxDropoutKernel
+internal static partial class SoftmaxDropoutKernel
 {
     const int ElementsPerTask = 1 << 16;
 
@@ -301,53 +268,5 @@ internal static class SoftmaxDropoutKernel
         // shifted's low bits hold n (two's complement); shifting by 23 drops the magic's bits and leaves n as the exponent.
         var twoToN = ((shifted.AsInt32() << 23) + Vector512.Create(127 << 23)).AsSingle();
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87f)), Vector512<float>.Zero, poly * twoToN);
-    }
-
-    /// <summary>How one element type is read into and written from fp32 lanes.</summary>
-    interface IElementFormat
-    {
-        static abstract int Size { get; }
-        static abstract unsafe Vector512<float> Load(byte* row, int j);
-        static abstract unsafe void Store(byte* row, int j, Vector512<float> value);
-        static abstract unsafe float LoadOne(byte* row, int j);
-        static abstract unsafe void StoreOne(byte* row, int j, float value);
-    }
-
-    readonly struct Float32 : IElementFormat
-    {
-        public static int Size => 4;
-        public static unsafe Vector512<float> Load(byte* row, int j) => Vector512.Load((float*)row + j);
-        public static unsafe void Store(byte* row, int j, Vector512<float> value) => Vector512.Store(value, (float*)row + j);
-        public static unsafe float LoadOne(byte* row, int j) => ((float*)row)[j];
-        public static unsafe void StoreOne(byte* row, int j, float value) => ((float*)row)[j] = value;
-    }
-
-    /// <summary>bf16: the upper half of an fp32; written rounded to nearest even, as libtorch's conversion does.</summary>
-    readonly struct BFloat16 : IElementFormat
-    {
-        public static int Size => 2;
-
-        public static unsafe Vector512<float> Load(byte* row, int j) =>
-            (Vector512.WidenLower(Vector256.Load((ushort*)row + j).ToVector512Unsafe()) << 16).AsSingle();
-
-        public static unsafe void Store(byte* row, int j, Vector512<float> value)
-        {
-            var bits = value.AsUInt32();
-            var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512.Create(1u))) >> 16;
-            var quietNaN = Vector512.ConditionalSelect(Vector512.Equals(value, value).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
-            Vector512.Narrow(quietNaN, quietNaN).GetLower().Store((ushort*)row + j);
-        }
-
-        public static unsafe float LoadOne(byte* row, int j) => ToSingle(((ushort*)row)[j]);
-        public static unsafe void StoreOne(byte* row, int j, float value) => ((ushort*)row)[j] = Round(value);
-
-        public static float ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-        public static ushort Round(float value)
-        {
-            if (float.IsNaN(value)) return 0x7FC0;
-            uint bits = BitConverter.SingleToUInt32Bits(value);
-            return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-        }
     }
 }
