@@ -83,11 +83,11 @@ public sealed class TrainingOptions
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
     /// <summary>
-    /// Whether training manages native memory: at every step boundary the young .NET generations are collected (native
-    /// memory that TorchSharp releases only when its short-lived objects are collected returns within the step: about
-    /// 145 MiB less peak for LoRA over bf16 MiniLM at batch 16 × 128), and on Linux glibc's heap is managed (process-wide; see <see cref="NativeHeap"/>):
-    /// tensors come from the heap without being mapped and unmapped each step, and the heap is trimmed at a step boundary
-    /// when resident memory outgrows the working set. On by default; an application that tunes malloc itself can turn
+    /// Whether training manages native memory. At step boundaries (at most every 50 ms) the young .NET generations are
+    /// collected: native memory that TorchSharp releases only when its short-lived objects are collected then returns
+    /// within the step (about 145 MiB less peak for LoRA over bf16 MiniLM at batch 16 × 128). On Linux glibc's heap is
+    /// managed too (process-wide; see <see cref="NativeHeap"/>): tensors come from the heap without being mapped and
+    /// unmapped each step, and the heap is trimmed at a step boundary when resident memory outgrows the working set. On by default; an application that tunes malloc itself can turn
     /// it off, and <c>MALLOC_*_</c> variables or malloc tunables in the environment always win.
     /// </summary>
     public bool ManageNativeHeap { get; set; } = true;

@@ -6,15 +6,14 @@ namespace Microsoft.ML.Peft.Training;
 /// </summary>
 /// <remarks>
 /// Which TorchSharp objects hold it was not pinned down: the number of live tensors stays constant from step to step
-/// (every tensor is disposed), yet a collection gives back over a hundred MiB. A training step allocates little managed
-/// memory (the .NET heap stays near 15 MiB), so the runtime goes many steps without a collection while it piles up. Measured on MiniLM with LoRA over bf16, batch 16 × 128, a
-/// forward + backward loop in dispose scopes with a constant count of live tensors: resident memory after 12 steps
-/// 702 MiB without collections, 557 MiB with a generation-0 collection per step (0.6 ms) and 545 MiB with a full blocking
-/// collection (2-10 ms). Generations 0 and 1 are collected (objects a collection during the step promoted are young
-/// too), without compaction, which costs about a millisecond against steps of tens to hundreds of milliseconds. At
-/// most one collection per <see cref="MinimumIntervalMs"/>: forced collections after each of 1,000 toy steps of 2-3 ms
-/// made resident memory creep by 7-8 % (`MemoryTests`), one per 50 ms kept it
-/// within 1 %.
+/// (every tensor is disposed), yet a collection gives back over a hundred MiB, and a training step allocates too little
+/// managed memory (the .NET heap stays near 15 MiB) for the runtime to collect on its own. Measured on MiniLM with LoRA
+/// over bf16, batch 16 × 128, forward + backward in dispose scopes: resident memory after 12 steps 702 MiB without
+/// collections, 557 MiB with a generation-0 collection per step (0.6 ms), 545 MiB with a full blocking collection
+/// (2-10 ms). Generations 0 and 1 are collected (objects a collection during the step promoted are young too), without
+/// compaction, about a millisecond against steps of tens to hundreds of milliseconds. At most one collection per
+/// <see cref="MinimumIntervalMs"/>: collecting after each of 1,000 toy steps of 2-3 ms made resident memory creep by
+/// 7-8 % (<c>MemoryTests</c>); one per 50 ms keeps it within 1 %.
 /// </remarks>
 internal sealed class WrapperCollection
 {

@@ -32,8 +32,9 @@ public static class AttentionKernel
         if (!MaterialiseOnCpu(q, k, dropout, training))
             return nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropout : 0.0, false);
         using var scope = NewDisposeScope();
-        // Every elementwise pass over the (B, heads, T, S) scores costs about as much as the layer's matmuls in bf16, so
-        // the 1/√d scale goes on q (T·d elements, not T·S), the mask is filled in place, and an all-true mask is skipped.
+        // Every elementwise pass over the (B, heads, T, S) scores costs about as much as the layer's matmuls in bf16, so an
+        // all-true mask is skipped, the fused node applies scale and mask as it reads the scores, and otherwise the 1/√d
+        // scale goes on q (T·d elements, not T·S) and the mask is filled in place.
         double scale = 1.0 / Math.Sqrt(q.shape[^1]);
         if (mask is not null && mask.all().item<bool>()) mask = null;
         if (dropout > 0 && UseFusedKernel && FusedKernelCovers(q, k))
