@@ -20,9 +20,11 @@ public sealed partial class Trainer<TBatch>
         WeightSnapshot? _best;
         int _step, _epoch, _batchInEpoch, _lastCheckpoint = -1;
 
-        public Run(Trainer<TBatch> trainer, int total, int batchesPerEpoch, HeapGrowthGuard? heap)
+        public Run(Trainer<TBatch> trainer, int total, int batchesPerEpoch)
         {
-            (_t, _o, _total, _batchesPerEpoch, _heap) = (trainer, trainer._options, total, batchesPerEpoch, heap);
+            (_t, _o, _total, _batchesPerEpoch) = (trainer, trainer._options, total, batchesPerEpoch);
+            // The guard trims the heap whose training policy Fit entered (NativeHeap.EnterTraining), where it is managed.
+            _heap = _o.ManageNativeHeap && NativeHeap.IsManaged ? new HeapGrowthGuard() : null;
             _collection = _o.ManageNativeHeap ? new WrapperCollection() : null;
             _schedule = LearningRateSchedule.From(_o, total);
             _adam = new AdamW(_t._parameters, _o.Beta1, _o.Beta2, _o.Epsilon, _o.WeightDecay);

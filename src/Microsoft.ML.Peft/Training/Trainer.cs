@@ -94,7 +94,7 @@ public sealed partial class Trainer<TBatch>
             throw new ArgumentException($"TrainingOptions.EwcStrength = {_options.EwcStrength} needs {nameof(FisherBatches)} for the Fisher estimate.", nameof(FisherBatches));
 
         using var heapPolicy = _options.ManageNativeHeap ? NativeHeap.EnterTraining() : null;
-        var run = new Run(this, total, batchesPerEpoch, heapPolicy is null ? null : new HeapGrowthGuard());
+        var run = new Run(this, total, batchesPerEpoch);
         try
         {
             Log?.Invoke(_summary.ToString());

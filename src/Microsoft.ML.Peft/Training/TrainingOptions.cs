@@ -87,8 +87,9 @@ public sealed class TrainingOptions
     /// collected: native memory that TorchSharp releases only when its short-lived objects are collected then returns
     /// within the step (about 145 MiB less peak for LoRA over bf16 MiniLM at batch 16 × 128). On Linux glibc's heap is
     /// managed too (process-wide; see <see cref="NativeHeap"/>): tensors come from the heap without being mapped and
-    /// unmapped each step, and the heap is trimmed at a step boundary when resident memory outgrows the working set. On by default; an application that tunes malloc itself can turn
-    /// it off, and <c>MALLOC_*_</c> variables or malloc tunables in the environment always win.
+    /// unmapped each step, and the heap is trimmed at a step boundary when resident memory outgrows the working set. On
+    /// by default; an application that tunes malloc itself can turn it off, and <c>MALLOC_*_</c> variables or malloc
+    /// tunables in the environment always win.
     /// </summary>
     public bool ManageNativeHeap { get; set; } = true;
 

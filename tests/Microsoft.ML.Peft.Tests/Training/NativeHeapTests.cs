@@ -26,10 +26,10 @@ public class NativeHeapTests
     {
         using var policy = NativeHeap.EnterTraining();
         long before = Resident();
-        using (var scope = TorchSharp.torch.NewDisposeScope())
+        using (var scope = NewDisposeScope())
         {
             // 64 blocks of 4 MiB: below the training mmap threshold, so they come from the heap and stay resident when freed.
-            var blocks = Enumerable.Range(0, 64).Select(_ => TorchSharp.torch.ones(1 << 20)).ToList();
+            var blocks = Enumerable.Range(0, 64).Select(_ => ones(1 << 20)).ToList();
             Assert.True(Resident() - before > 200L << 20, "the blocks should be resident while alive");
         }
         long afterFree = Resident();
