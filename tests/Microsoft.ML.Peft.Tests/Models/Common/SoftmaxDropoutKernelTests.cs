@@ -137,4 +137,21 @@ public sealed class SoftmaxDropoutKernelTests
         AssertClose(WithGradients(() => Fused(q, k, v, mask, 0.2, seed: 12), q, k, v, weights),
                     WithGradients(() => Reference(q, k, v, mask, 0.2, seed: 12), q, k, v, weights), 1e-5, 1e-6, 1e-4, 1e-5);
     }
+
+    [Fact]
+    public void Heads_viewed_from_projections_with_a_longer_key_sequence_equal_the_operation_chain()
+    {
+        // As the models call it: q, k and v are head views (B, heads, T, d) of (B, T, hidden) projections, strided, and
+        // the keys are longer than the queries (a prefix); the gradients reach the projections through the views.
+        using var scope = NewDisposeScope();
+        random.manual_seed(8);
+        Tensor Projection(int length) => randn(2, length, 3 * 8).requires_grad_();
+        Tensor Heads(Tensor projection) => projection.view(2, projection.shape[1], 3, 8).transpose(1, 2);
+        var (q, k, v) = (Projection(5), Projection(9), Projection(9));
+        var mask = ones(2, 1, 1, 9, dtype: ScalarType.Bool);
+        mask[0, 0, 0, TensorIndex.Slice(6, null)] = tensor(false);
+        var weights = randn(2, 3, 5, 8);
+        AssertClose(WithGradients(() => Fused(Heads(q), Heads(k), Heads(v), mask, 0.3, seed: 5), q, k, v, weights),
+                    WithGradients(() => Reference(Heads(q), Heads(k), Heads(v), mask, 0.3, seed: 5), q, k, v, weights), 1e-5, 1e-6, 1e-4, 1e-5);
+    }
 }

@@ -37,7 +37,7 @@ public static class AttentionKernel
         // scale goes on q (T·d elements, not T·S) and the mask is filled in place.
         double scale = 1.0 / Math.Sqrt(q.shape[^1]);
         if (mask is not null && mask.all().item<bool>()) mask = null;
-        if (dropout > 0 && UseFusedKernel && FusedKernelCovers(q, k))
+        if (dropout > 0 && UseFusedKernel && FusedKernelCovers(q, k, v))
             return DropoutAttentionFunction.apply(q, k, v, new DropoutAttentionFunction.Settings(mask, dropout, LowestFinite(q.dtype), scale))
                                            .MoveToOuterDisposeScope();
         var scores = matmul(q.mul(scale), k.transpose(-1, -2));  // (B, heads, T, S)
@@ -63,8 +63,9 @@ public static class AttentionKernel
     internal static bool UseFusedKernel { get; set; } = true;
 
     /// <summary>Whether <see cref="SoftmaxDropoutKernel"/> handles the (B, heads, T, S) scores of these queries and keys.</summary>
-    static bool FusedKernelCovers(Tensor q, Tensor k) =>
-        q.dtype == k.dtype && q.dtype is ScalarType.Float32 or ScalarType.BFloat16 && k.shape[^2] <= SoftmaxDropoutKernel.MaxRowLength;
+    static bool FusedKernelCovers(Tensor q, Tensor k, Tensor v) =>
+        q.dtype == k.dtype && q.dtype is ScalarType.Float32 or ScalarType.BFloat16 && k.shape[^2] <= SoftmaxDropoutKernel.MaxRowLength &&
+        q.dim() == 4 && q.shape[..2].SequenceEqual(k.shape[..2]) && k.shape.SequenceEqual(v.shape);  // no broadcast batch or heads
 
     static double LowestFinite(ScalarType dtype) => dtype switch
     {
