@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Core;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
@@ -48,7 +49,7 @@ internal static class DropoutMask
             {
                 var address = (IntPtr)start;
                 int tasks = (int)((count + ElementsPerTask - 1) / ElementsPerTask);
-                Parallel.For(0, tasks, t =>
+                TorchThreadTeam.For(tasks, t =>
                 {
                     long from = (long)t * ElementsPerTask, to = Math.Min(count, from + ElementsPerTask);
                     switch (dtype)

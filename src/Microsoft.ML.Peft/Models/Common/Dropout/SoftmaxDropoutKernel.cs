@@ -1,3 +1,4 @@
+using Microsoft.ML.Peft.Core;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -80,7 +81,7 @@ internal static partial class SoftmaxDropoutKernel
                 else if (bf16) block.Backward<BFloat16>();
                 else block.Backward<Float32>();
             };
-            Parallel.For(0, taskCount, body);
+            TorchThreadTeam.For(taskCount, body);
         }
     }
 
