@@ -16,7 +16,8 @@ public static class AttentionKernel
     /// by element (about 100 ms per MiniLM layer at 16 × 128 in bf16); here the probabilities are materialised once. In
     /// fp32 and bf16 the softmax and the dropout then run as one autograd node (<see cref="DropoutAttentionFunction"/>),
     /// which keeps only the probabilities for backward and recomputes the mask from its seed: 61 MiB less peak memory for
-    /// LoRA over bf16 MiniLM at batch 16 × 128, at the same speed. Other types drop out with <see cref="FastDropout"/>.
+    /// LoRA over bf16 MiniLM at batch 16 × 128, and its softmax-dropout pass (2.6 ms forward, 1.6 ms backward there) is
+    /// faster than libtorch's softmax alone. Other types drop out with <see cref="FastDropout"/>.
     /// A fully masked query row (a left-padding position) attends uniformly rather than producing NaN, as in Hugging
     /// Face's eager attention; such rows never reach a loss.
     /// </remarks>
