@@ -11,7 +11,7 @@ namespace Microsoft.ML.Peft.Core;
 /// <remarks>
 /// After each parallel operation libtorch's OpenMP workers spin for several milliseconds waiting for the next one. A
 /// kernel that runs on .NET's thread pool in that time shares its cores with those spinning workers: the attention
-/// softmax-dropout took 4.9-5.2 ms right after a matmul and 3.3-3.6 ms after an idle spell (bf16, 16 × 12 × 128 × 128,
+/// softmax-dropout took 4.5-5.2 ms right after a matmul and 3.1-3.6 ms after an idle spell (bf16, 16 × 12 × 128 × 128,
 /// 2 cores). Handing the iterations to the same workers (libgomp's <c>GOMP_parallel</c>, with a function pointer into
 /// managed code) uses the threads that are already awake instead of competing with them. Where libtorch's OpenMP
 /// runtime is not libgomp, or cannot be found, the loop runs on .NET's thread pool as before.
