@@ -49,4 +49,21 @@ public sealed class TorchThreadTeamTests
         TorchThreadTeam.For(1, _ => calls++);
         Assert.Equal(1, calls);
     }
+
+    [Fact]
+    public void Loops_started_from_several_threads_at_once_or_nested_in_a_loop_each_run_every_index_once()
+    {
+        // Each calling thread gets a team of its own, and a loop inside an iteration runs on that iteration's thread
+        // (OpenMP's nested regions are inactive): neither may deadlock or lose an index.
+        var outer = new int[4][];
+        System.Threading.Tasks.Parallel.For(0, outer.Length, caller =>
+        {
+            var runs = outer[caller] = new int[500];
+            TorchThreadTeam.For(runs.Length, i => Interlocked.Increment(ref runs[i]));
+        });
+        var nested = new int[8 * 64];
+        TorchThreadTeam.For(8, i => TorchThreadTeam.For(64, j => Interlocked.Increment(ref nested[i * 64 + j])));
+
+        Assert.All(outer.SelectMany(runs => runs).Concat(nested), count => Assert.Equal(1, count));
+    }
 }
