@@ -80,6 +80,12 @@ sealed class TrainThroughputBenchmark : IBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT train-throughput lora_bf16_vs_full_fp32 speedup={speedup:F2} peak_rss_ratio={memory:F2} (goals: >= 4, <= 0.5) " +
             $"speedup_bound={speedupBound:F2} mfu_bound={Median("lora bf16", "mfu_bound"):F3}"));
+        // Round by round (only when no child failed, so that the i-th runs are the same round's): two configurations of
+        // one round ran minutes apart, so their ratio is less exposed to the machine's slow spells than the medians.
+        if (results.TryGetValue("lora bf16", out var lora) && results.TryGetValue("full fp32", out var full) &&
+            lora.Count == o.Rounds && full.Count == o.Rounds)
+            Console.WriteLine("per round: " + string.Join("; ", Enumerable.Range(0, o.Rounds).Select(round => string.Create(CultureInfo.InvariantCulture,
+                $"speedup {lora[round]["examples_per_s"] / full[round]["examples_per_s"]:F2} peak_rss_ratio {lora[round]["peak_rss_mb"] / full[round]["peak_rss_mb"]:F2} lora_bf16_mfu {lora[round]["mfu"]:F3}"))));
     }
 
     /// <summary>Runs one configuration in a child process, echoes its output and returns its RESULT fields (null if it failed).</summary>
