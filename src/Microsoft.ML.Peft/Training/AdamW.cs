@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Peft.Training;
@@ -47,6 +48,11 @@ public sealed class AdamW : IDisposable
         double bc1 = 1 - Math.Pow(_beta1, StepCount), bc2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, StepCount));
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        // The step's constants as native scalars made once and disposed with the step: a number passed to an operation
+        // becomes a new native scalar per call, freed only when .NET collects it, and those small allocations scattered
+        // between a step's activations fragment the native heap.
+        using Scalar decay = 1 - lr * _weightDecay, beta1 = _beta1, gradientShare = 1 - _beta1, beta2 = _beta2,
+                     squareShare = 1 - _beta2, secondCorrection = bc2Sqrt, eps = _eps, stepSize = -lr / bc1;
         for (int i = 0; i < _parameters.Count; i++)
         {
             var p = _parameters[i].Parameter;
@@ -54,11 +60,11 @@ public sealed class AdamW : IDisposable
             if (grad is null) continue; // unused in this step's graph: no gradient, no update (as torch)
             var w = _master[i] ?? p;
             var g = grad.dtype == _m[i].dtype ? grad : grad.to(_m[i].dtype);
-            if (_parameters[i].Decay && _weightDecay > 0) w.mul_(1 - lr * _weightDecay);
-            _m[i].mul_(_beta1).add_(g, alpha: 1 - _beta1);
-            _v[i].mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
-            var denom = _v[i].sqrt().div_(bc2Sqrt).add_(_eps);
-            w.addcdiv_(_m[i], denom, value: -lr / bc1);
+            if (_parameters[i].Decay && _weightDecay > 0) w.mul_(decay);
+            _m[i].mul_(beta1).add_(g, alpha: gradientShare);
+            _v[i].mul_(beta2).addcmul_(g, g, value: squareShare);
+            var denom = _v[i].sqrt().div_(secondCorrection).add_(eps);
+            w.addcdiv_(_m[i], denom, value: stepSize);
             if (_master[i] is { } master) p.copy_(master);
         }
     }

@@ -66,7 +66,11 @@ internal static class DropoutMask
     }
 
     /// <summary>One draw from torch's default generator: the seed of a mask, so that <c>manual_seed</c> and resume replay it.</summary>
-    public static ulong DrawSeed() => (ulong)randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64).item<long>();
+    public static ulong DrawSeed()
+    {
+        using var draw = randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);  // released now, not at the scope's end
+        return (ulong)draw.item<long>();
+    }
 
     /// <summary>The 16-bit uniform below which an element is dropped: round(p · 65536), at most 65535.</summary>
     public static ushort Threshold(double p) => (ushort)Math.Min(65535, Math.Round(p * 65536));

@@ -10,6 +10,9 @@ namespace Microsoft.ML.Peft.Models.Common;
 /// </summary>
 public static class FastDropout
 {
+    // One native scalar for every call: an implicit conversion would make a new one each time, freed only when collected.
+    static readonly Scalar One = 1.ToScalar();
+
     /// <summary>
     /// <paramref name="x"/> with each element zeroed with probability <paramref name="p"/> and the rest scaled by
     /// 1 / (1 - p) when <paramref name="training"/>; otherwise a new handle on <paramref name="x"/> itself (so callers
@@ -36,7 +39,7 @@ public static class FastDropout
             return residual + dropped;
         }
         using var mask = DropoutMask.Sample(x.shape, p, x.dtype);
-        return residual.addcmul(x, mask, 1);
+        return residual.addcmul(x, mask, One);
     }
 }
 
