@@ -193,7 +193,7 @@ internal static class DropoutMask
     }
 
     /// <summary>The bf16 bit pattern of <paramref name="value"/>, rounded to nearest even as libtorch's conversion does.</summary>
-    static ushort BFloat16Bits(float value)
+    internal static ushort BFloat16Bits(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
         return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);

@@ -45,11 +45,6 @@ internal static partial class SoftmaxDropoutKernel
 
         public static float ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
 
-        public static ushort Round(float value)
-        {
-            if (float.IsNaN(value)) return 0x7FC0;
-            uint bits = BitConverter.SingleToUInt32Bits(value);
-            return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-        }
+        public static ushort Round(float value) => float.IsNaN(value) ? (ushort)0x7FC0 : DropoutMask.BFloat16Bits(value);
     }
 }
