@@ -14,7 +14,9 @@ internal sealed class AdapterSite
 {
     readonly nn.Module owner;
     readonly List<Action> removeHooks = new();
-    Tensor? captured;  // (B, T, hidden) input of the sub-layer, parallel adapters only; owned by the forward's scope
+    // (..., hidden) input of the sub-layer, parallel adapters only: a handle of its own, because the caller may dispose
+    // the tensor it passed to the projection (a row view, see RowLinear) before the output projection runs.
+    Tensor? captured;
 
     public AdapterSite(string name, nn.Module owner, nn.Module<Tensor, Tensor> dense, nn.Module<Tensor, Tensor>? inputSource, BottleneckAdapter adapter)
     {
@@ -25,7 +27,9 @@ internal sealed class AdapterSite
         if (inputSource is not null)
             removeHooks.Add(inputSource.register_forward_hook((_, input, output) =>
             {
-                if (!Disabled) captured = input;
+                if (Disabled) return output;
+                captured?.Dispose();
+                captured = input.alias().DetachFromDisposeScope();  // ours until the output projection uses it
                 return output;
             }).remove);
         removeHooks.Add(dense.register_forward_hook(AddAdapter).remove);
@@ -45,6 +49,8 @@ internal sealed class AdapterSite
     public void Detach()
     {
         foreach (var remove in removeHooks) remove();
+        captured?.Dispose();
+        captured = null;
         owner.register_module("adapter", null!);  // TorchSharp unregisters a child given null
         Adapter.Dispose();
     }
@@ -53,8 +59,14 @@ internal sealed class AdapterSite
     Tensor AddAdapter(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
         if (Disabled) return output;
-        var source = IsParallel ? captured ?? throw new InvalidOperationException($"Parallel adapter '{Name}' saw no sub-layer input.") : output;
+        if (!IsParallel) return AddTerm(output, output);
+        using var source = captured ?? throw new InvalidOperationException($"Parallel adapter '{Name}' saw no sub-layer input.");
         captured = null;
+        return AddTerm(output, source);
+    }
+
+    Tensor AddTerm(Tensor output, Tensor source)
+    {
         using var scope = NewDisposeScope();
         return output.add(Adapter.call(source)).MoveToOuterDisposeScope();
     }

@@ -51,7 +51,7 @@ public sealed class BertResidualOutput : nn.Module
     /// <summary>(B, T, in) and residual (B, T, out) to (B, T, out).</summary>
     public Tensor forward(Tensor x, Tensor residual)
     {
-        using var projected = dense.call(x);
+        using var projected = RowLinear.Call(dense, x);
         if (is_grad_enabled())
         {
             using var sum = dropout.AddDropped(residual, projected);  // residual + dropout(projected) in one pass

@@ -50,7 +50,7 @@ public sealed class BertIntermediate : nn.Module
     /// <summary>(B, T, hidden) to (B, T, intermediate).</summary>
     public Tensor forward(Tensor hidden)
     {
-        using var projected = dense.call(hidden);
+        using var projected = RowLinear.Call(dense, hidden);
         return Activations.Apply(activation, projected);
     }
 }

@@ -41,9 +41,9 @@ public sealed class BertSelfAttention : nn.Module
         // such as LoRA add their term while the Linear (and its state-dict key) stays in place.
         // Intermediates are released as soon as they are used (autograd keeps what it saved by itself), so that
         // inference does not hold every projection of the layer at once.
-        using var qAll = query.call(hidden);
-        using var kAll = key.call(hidden);
-        using var vAll = value.call(hidden);
+        using var qAll = RowLinear.Call(query, hidden);
+        using var kAll = RowLinear.Call(key, hidden);
+        using var vAll = RowLinear.Call(value, hidden);
         using var q = SplitHeads(qAll, batch, length);   // (B, heads, T, head_dim)
         using var kOwn = SplitHeads(kAll, batch, length);
         using var vOwn = SplitHeads(vAll, batch, length);
