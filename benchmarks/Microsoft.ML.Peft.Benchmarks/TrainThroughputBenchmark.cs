@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using Microsoft.ML.Peft.Models.Bert;
 using Microsoft.ML.Peft.Onnx;
 using Microsoft.ML.Peft.Training;
@@ -12,10 +13,13 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// Training throughput of the shared <see cref="Trainer{TBatch}"/> on all-MiniLM-L6-v2 with a 2-class head:
 /// full fine-tuning vs LoRA (r=8 on query/value, head trained whole) vs frozen encoder + trained head, fp32 vs bf16 weights (fp32 masters for trainable ones).
 /// Each configuration runs in a child process so its peak RSS (VmHWM) is its own. MFU = model FLOP/s divided
-/// by the sustained 1024^3 matmul rate of the same dtype (see <see cref="MatmulRate"/>), measured in that same process,
-/// before and after training (the higher one). Each child also replays its step's matmuls alone
+/// by the sustained 1024^3 matmul rate of the same dtype, measured in that same process
+/// between the timed steps (see <see cref="RateBetweenSteps"/>). Each child also replays its step's matmuls alone
 /// (<see cref="TrainingMatmulBound"/>): the step time no fusion could beat, and the MFU it allows.
-/// Usage: <c>train-throughput [--steps 4] [--warmup 4] [--batch 16] [--seq 128] [--rounds 1] [--method full|head|lora] [--dtype fp32|bf16]</c>;
+/// Each round also runs full fp32 and LoRA bf16 in one process a step of each in turn (<see cref="AlternatingSteps"/>,
+/// <c>--paired</c>), and the median over all such pairs is the speedup to quote: the two steps of a pair ran under the
+/// same conditions of this shared machine, which separate processes minutes apart do not.
+/// Usage: <c>train-throughput [--steps 4] [--warmup 4] [--batch 16] [--seq 128] [--rounds 1] [--method full|head|lora] [--dtype fp32|bf16] [--paired]</c>;
 /// with several rounds the configurations alternate and the medians and the LoRA-bf16 / full-fp32 ratios are printed last.
 /// </summary>
 sealed class TrainThroughputBenchmark : IBenchmark
@@ -48,6 +52,11 @@ sealed class TrainThroughputBenchmark : IBenchmark
     public void Run(string[] args)
     {
         var o = Options.Parse(args);
+        if (o.Paired)
+        {
+            RunPaired(o);
+            return;
+        }
         if (o.Method is not null && o.DType is not null)
         {
             RunOne(o);
@@ -56,13 +65,23 @@ sealed class TrainThroughputBenchmark : IBenchmark
         // Configurations alternate within each round, so a slow spell of this shared machine hits all of them
         // alike; medians over rounds and the ratios between them are the figures to quote.
         var results = new Dictionary<string, List<Dictionary<string, double>>>();
+        var pairSpeedups = new List<double>();
         Console.WriteLine($"load average at start {BenchmarkArguments.LoadAverage()}");
         for (int round = 0; round < o.Rounds; round++)
+        {
             foreach (string method in Methods.Keys)
                 foreach (string dtype in new[] { "fp32", "bf16" })
-                    if (RunChild(args, method, dtype) is { } fields)
-                        (results.TryGetValue($"{method} {dtype}", out var list) ? list : results[$"{method} {dtype}"] = new()).Add(fields);
+                    if (RunChild(args, "--method", method, "--dtype", dtype) is { } output)
+                        (results.TryGetValue($"{method} {dtype}", out var list) ? list : results[$"{method} {dtype}"] = new()).Add(ResultFields(output));
+            if (RunChild(args, "--paired") is { } paired)
+                pairSpeedups.AddRange(paired.Split('\n').Single(l => l.StartsWith(PairsPrefix, StringComparison.Ordinal))[PairsPrefix.Length..]
+                                            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture)));
+        }
         Console.WriteLine($"load average at end {BenchmarkArguments.LoadAverage()}");
+        if (pairSpeedups.Count > 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT train-throughput paired lora_bf16_vs_full_fp32 speedup={pairSpeedups.Order().ElementAt(pairSpeedups.Count / 2):F2} " +
+                $"pairs={pairSpeedups.Count} quartiles={Quantile(pairSpeedups, 0.25):F2},{Quantile(pairSpeedups, 0.75):F2} (goal: >= 4; median of the pairs of all rounds)"));
         if (o.Rounds == 1) return;
         double Median(string config, string field) =>
             results.TryGetValue(config, out var runs) ? runs.Select(r => r[field]).Order().ElementAt(runs.Count / 2) : double.NaN;
@@ -88,74 +107,93 @@ sealed class TrainThroughputBenchmark : IBenchmark
                 $"speedup {lora[round]["examples_per_s"] / full[round]["examples_per_s"]:F2} peak_rss_ratio {lora[round]["peak_rss_mb"] / full[round]["peak_rss_mb"]:F2} lora_bf16_mfu {lora[round]["mfu"]:F3}"))));
     }
 
-    /// <summary>Runs one configuration in a child process, echoes its output and returns its RESULT fields (null if it failed).</summary>
-    static Dictionary<string, double>? RunChild(string[] args, string method, string dtype)
+    /// <summary>Runs this benchmark in a child process with <paramref name="extra"/> options added, echoes its output and returns it (null if it failed).</summary>
+    static string? RunChild(string[] args, params string[] extra)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this program's path.");
         var start = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TrainThroughputBenchmark).Assembly.Location);
         start.ArgumentList.Add("train-throughput");
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        foreach (string arg in new[] { "--method", method, "--dtype", dtype }) start.ArgumentList.Add(arg);
+        foreach (string arg in args.Concat(extra)) start.ArgumentList.Add(arg);
         using var child = Process.Start(start)!;
         string output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
         Console.Write(output);
-        if (child.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"method={method} dtype={dtype} failed (exit code {child.ExitCode}).");
-            return null;
-        }
-        string line = output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-        return line.Split(' ').Select(f => f.Split('=')).Where(kv => kv.Length == 2 && double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-                   .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+        if (child.ExitCode == 0) return output;
+        Console.Error.WriteLine($"train-throughput {string.Join(' ', extra)} failed (exit code {child.ExitCode}).");
+        return null;
+    }
+
+    /// <summary>The numeric key=value fields of the last RESULT line of <paramref name="output"/>.</summary>
+    static Dictionary<string, double> ResultFields(string output) =>
+        output.Split('\n').Last(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ').Select(f => f.Split('='))
+              .Where(kv => kv.Length == 2 && double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+              .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+
+    static double Quantile(IEnumerable<double> values, double q)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Round(q * (sorted.Count - 1))];
+    }
+
+    const string PairsPrefix = "PAIRS lora_bf16_vs_full_fp32 ";
+
+    /// <summary>
+    /// Full fine-tuning in fp32 and LoRA over a bf16 base in one process, a step of each in turn (<see cref="AlternatingSteps"/>):
+    /// prints each timed pair's speedup (LoRA examples/s over full examples/s) on a <see cref="PairsPrefix"/> line.
+    /// </summary>
+    static void RunPaired(Options o)
+    {
+        var (full, lora) = AlternatingSteps.Fit(progress => TrainingSetup.Create(Methods["full"], "fp32", o.Batch, o.Seq, progress),
+                                                progress => TrainingSetup.Create(Methods["lora"], "bf16", o.Batch, o.Seq, progress),
+                                                o.Warmup + o.Steps);
+        var pairs = full.History.Steps.Zip(lora.History.Steps).Skip(o.Warmup)
+                        .Select(p => p.Second.ExamplesPerSecond / p.First.ExamplesPerSecond).ToList();
+        static string Steps(TrainingResult r, int skip) => string.Join(' ', r.History.Steps.Skip(skip).Select(s => (s.ExamplesPerSecond).ToString("F1", CultureInfo.InvariantCulture)));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"paired: full fp32 and LoRA bf16 steps in turn, {pairs.Count} timed pairs, speedup per pair {string.Join(' ', pairs.Select(p => p.ToString("F2", CultureInfo.InvariantCulture)))}; " +
+            $"examples/s full fp32 {Steps(full, o.Warmup)}, LoRA bf16 {Steps(lora, o.Warmup)}"));
+        Console.WriteLine(PairsPrefix + string.Join(' ', pairs.Select(p => p.ToString("R", CultureInfo.InvariantCulture))));
     }
 
     static void RunOne(Options o)
     {
-        var type = o.DType == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        double rateBefore = MatmulRate(type);
-        string folder = MiniLmL6V2.EnsureDownloaded();
-        var model = (BertForSequenceClassification)PretrainedModel.FromDirectory(folder).LoadSequenceClassifier(2);
-        if (type == ScalarType.BFloat16) MixedPrecision.ToBFloat16(model);
-        Methods[o.Method!](model);
-        model.train();
-
-        random.manual_seed(0);
-        var config = model.Encoder.Config;
-        var ids = randint(1000, config.VocabSize, new long[] { o.Batch, o.Seq }).DetachFromDisposeScope();
-        var mask = ones(o.Batch, o.Seq, dtype: ScalarType.Int64).DetachFromDisposeScope();
-        var labels = randint(0, 2, new long[] { o.Batch }).DetachFromDisposeScope();
-
-        var options = new TrainingOptions
+        // The JIT's work during the timed steps: tiered recompilation runs on a thread of its own and takes a core from
+        // libtorch's two, so it must be over before the timing starts to measure the steady state.
+        int lossCalls = 0;
+        TimeSpan jitBeforeTimed = default;
+        long methodsBeforeTimed = 0;
+        var rate = new RateBetweenSteps(o.DType == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32, o.Warmup);
+        var setup = TrainingSetup.Create(Methods[o.Method!], o.DType!, o.Batch, o.Seq, rate, () =>
         {
-            LearningRate = 2e-5, BatchSize = o.Batch, Epochs = 1, WarmupSteps = 0, Seed = 0, LogEverySteps = 0,
-            Precision = type == ScalarType.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
-        };
-        var trainer = new Trainer<int>(options, model.named_parameters(),
-            _ => nn.functional.cross_entropy(model.Logits(ids, mask).to(ScalarType.Float32), labels));
+            if (lossCalls++ == o.Warmup) (jitBeforeTimed, methodsBeforeTimed) = (JitInfo.GetCompilationTime(), JitInfo.GetCompiledMethodCount());
+        });
+        var (type, config, trainer) = (setup.Type, setup.Model.Encoder.Config, setup.Trainer);
         var beforeTraining = MemoryReport.Current();
-        var result = trainer.Fit(_ => Enumerable.Range(0, o.Warmup + o.Steps), o.Warmup + o.Steps);
+        var result = setup.Fit(o.Warmup + o.Steps);
 
+        double jitMs = (JitInfo.GetCompilationTime() - jitBeforeTimed).TotalMilliseconds;
+        long jitMethods = JitInfo.GetCompiledMethodCount() - methodsBeforeTimed;
         var timed = result.History.Steps.Skip(o.Warmup).ToList();
         double examplesPerSecond = timed.Count * o.Batch / timed.Sum(s => o.Batch / s.ExamplesPerSecond);  // examples / seconds
         double flopsPerExample = ForwardFlopsPerExample(config, o.Seq) * BackwardFactor(o.Method!);
         double peakRss = MemoryReport.Current().PeakResidentMb;
         double stepSeconds = o.Batch / examplesPerSecond;
         double matmulSeconds = TrainingMatmulBound.StepSeconds(config, o.Batch, o.Seq, o.Method!, type, LoraRank);
-        // This VM's speed drifts within a process too: the rate is measured before and after training, and the higher one
-        // is the peak, so that MFU is never flattered by a slow spell during the reference measurement.
-        double peak = Math.Max(rateBefore, MatmulRate(type));
+        // This VM's matmul rate drifts by 2-3x within minutes (AMX above all), so the reference rate is the one measured
+        // between the timed steps, under the same conditions as they ran.
+        double peak = rate.Median;
         double mfu = examplesPerSecond * flopsPerExample / peak;
         double mfuBound = matmulSeconds > 0 ? o.Batch * flopsPerExample / matmulSeconds / peak : double.NaN;
         Console.WriteLine($"{o.Method,-5} {o.DType}: {trainer.Summary}");
         Console.WriteLine($"  {examplesPerSecond:F2} examples/s, {examplesPerSecond * flopsPerExample / 1e9:F1} GFLOP/s of " +
-                          $"{peak / 1e9:F0} GFLOP/s sustained matmul rate, peak RSS {peakRss:F0} MiB (before training: {beforeTraining.ResidentMb:F0} MiB resident, peak {beforeTraining.PeakResidentMb:F0}), loss {timed.Last().Loss:F4}, heap trims {result.History.HeapTrims}");
+                          $"{peak / 1e9:F0} GFLOP/s sustained matmul rate (median of {rate.Count} runs between the timed steps), peak RSS {peakRss:F0} MiB (before training: {beforeTraining.ResidentMb:F0} MiB resident, peak {beforeTraining.PeakResidentMb:F0}), loss {timed.Last().Loss:F4}, heap trims {result.History.HeapTrims}");
+        Console.WriteLine($"  JIT during the timed steps: {jitMs:F0} ms compiling {jitMethods} methods");
         if (matmulSeconds > 0)
             Console.WriteLine($"  its matmuls alone (replayed at the same shapes): {matmulSeconds * 1e3:F1} ms of the {stepSeconds * 1e3:F1} ms step, so MFU cannot exceed {mfuBound:F3} here");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT train-throughput method={o.Method} dtype={o.DType} examples_per_s={examplesPerSecond:F2} peak_rss_mb={peakRss:F0} mfu={mfu:F3} " +
-            $"step_ms={stepSeconds * 1e3:F1} matmul_ms={matmulSeconds * 1e3:F1} mfu_bound={mfuBound:F3}"));
+            $"step_ms={stepSeconds * 1e3:F1} matmul_ms={matmulSeconds * 1e3:F1} mfu_bound={mfuBound:F3} jit_ms={jitMs:F0}"));
     }
 
     /// <summary>Matmul FLOPs of one example's forward pass: the linear layers (2 x weights x tokens) plus attention scores and mixing.</summary>
@@ -167,28 +205,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
         return linear + attention;
     }
 
-    /// <summary>
-    /// The sustained 1024^3 matmul rate in <paramref name="type"/>, in FLOP/s: the median of 24 timed runs after 4 warm-up
-    /// runs. Not the best run: on this shared VM single AMX runs sometimes finish in half the usual time (1.7 ms instead
-    /// of 3.2-3.5 ms for bf16), and a peak taken from such an outlier would understate every MFU against it.
-    /// </summary>
-    static double MatmulRate(ScalarType type)
-    {
-        using var scope = NewDisposeScope();
-        var a = randn(1024, 1024).to(type);
-        var b = randn(1024, 1024).to(type);
-        var seconds = new List<double>();
-        for (int i = 0; i < 28; i++)
-        {
-            using var inner = NewDisposeScope();
-            var clock = Stopwatch.StartNew();
-            matmul(a, b).sum().to(ScalarType.Float32).item<float>();
-            if (i >= 4) seconds.Add(clock.Elapsed.TotalSeconds);
-        }
-        return 2.0 * 1024 * 1024 * 1024 / seconds.Order().ElementAt(seconds.Count / 2);
-    }
-
-    sealed record Options(int Steps, int Warmup, int Batch, int Seq, int Rounds, string? Method, string? DType)
+    sealed record Options(int Steps, int Warmup, int Batch, int Seq, int Rounds, string? Method, string? DType, bool Paired = false)
     {
         public static Options Parse(string[] args)
         {
@@ -204,6 +221,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
                     "--seq" => o with { Seq = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--rounds" => o with { Rounds = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)) },
                     "--method" => o with { Method = Methods.ContainsKey(args[i + 1]) ? Next() : throw new ArgumentException($"--method must be one of {string.Join(", ", Methods.Keys)}.") },
+                    "--paired" => o with { Paired = true },
                     "--dtype" => o with { DType = args[i + 1] is "fp32" or "bf16" ? Next() : throw new ArgumentException("--dtype must be fp32 or bf16.") },
                     _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
                 };
