@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using Microsoft.ML.Peft.Models.Bert;
-using Microsoft.ML.Peft.Onnx;
 using Microsoft.ML.Peft.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -62,8 +61,8 @@ sealed class TrainThroughputBenchmark : IBenchmark
             RunOne(o);
             return;
         }
-        // Configurations alternate within each round, so a slow spell of this shared machine hits all of them
-        // alike; medians over rounds and the ratios between them are the figures to quote.
+        // Configurations alternate within each round, so a slow spell of this shared machine is spread over all of them;
+        // the paired process of each round gives the speedup, the separate ones memory, MFU and examples/s.
         var results = new Dictionary<string, List<Dictionary<string, double>>>();
         var pairSpeedups = new List<double>();
         Console.WriteLine($"load average at start {BenchmarkArguments.LoadAverage()}");
@@ -149,10 +148,11 @@ sealed class TrainThroughputBenchmark : IBenchmark
                                                 o.Warmup + o.Steps);
         var pairs = full.History.Steps.Zip(lora.History.Steps).Skip(o.Warmup)
                         .Select(p => p.Second.ExamplesPerSecond / p.First.ExamplesPerSecond).ToList();
-        static string Steps(TrainingResult r, int skip) => string.Join(' ', r.History.Steps.Skip(skip).Select(s => (s.ExamplesPerSecond).ToString("F1", CultureInfo.InvariantCulture)));
+        string ExamplesPerSecond(TrainingResult r) =>
+            string.Join(' ', r.History.Steps.Skip(o.Warmup).Select(s => s.ExamplesPerSecond.ToString("F1", CultureInfo.InvariantCulture)));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"paired: full fp32 and LoRA bf16 steps in turn, {pairs.Count} timed pairs, speedup per pair {string.Join(' ', pairs.Select(p => p.ToString("F2", CultureInfo.InvariantCulture)))}; " +
-            $"examples/s full fp32 {Steps(full, o.Warmup)}, LoRA bf16 {Steps(lora, o.Warmup)}"));
+            $"examples/s full fp32 {ExamplesPerSecond(full)}, LoRA bf16 {ExamplesPerSecond(lora)}"));
         Console.WriteLine(PairsPrefix + string.Join(' ', pairs.Select(p => p.ToString("R", CultureInfo.InvariantCulture))));
     }
 
