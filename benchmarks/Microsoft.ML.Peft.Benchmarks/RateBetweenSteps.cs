@@ -38,6 +38,8 @@ sealed class RateBetweenSteps : IProgress<TrainingProgress>
     public void Report(TrainingProgress progress)
     {
         if (progress.Step <= untimedSteps) return;
+        // The operands are made anew each time and released before the next step, so they are not held through the
+        // steps, whose peak RSS the benchmark reports.
         using var scope = NewDisposeScope();
         var a = randn(1024, 1024).to(type);
         var b = randn(1024, 1024).to(type);

@@ -163,7 +163,7 @@ sealed class TrainThroughputBenchmark : IBenchmark
         int lossCalls = 0;
         TimeSpan jitBeforeTimed = default;
         long methodsBeforeTimed = 0;
-        var rate = new RateBetweenSteps(o.DType == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32, o.Warmup);
+        var rate = new RateBetweenSteps(TrainingSetup.TypeOf(o.DType!), o.Warmup);
         var setup = TrainingSetup.Create(Methods[o.Method!], o.DType!, o.Batch, o.Seq, rate, () =>
         {
             if (lossCalls++ == o.Warmup) (jitBeforeTimed, methodsBeforeTimed) = (JitInfo.GetCompilationTime(), JitInfo.GetCompiledMethodCount());

@@ -28,7 +28,7 @@ sealed class TrainingSetup
     public static TrainingSetup Create(Action<nn.Module> method, string dtype, int batch, int seq,
                                        IProgress<TrainingProgress>? progress = null, Action? onLoss = null)
     {
-        var type = dtype == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var type = TypeOf(dtype);
         var model = (BertForSequenceClassification)PretrainedModel.FromDirectory(MiniLmL6V2.EnsureDownloaded()).LoadSequenceClassifier(2);
         if (type == ScalarType.BFloat16) MixedPrecision.ToBFloat16(model);
         method(model);
@@ -50,6 +50,9 @@ sealed class TrainingSetup
         }) { Progress = progress };
         return new TrainingSetup(model, trainer, type);
     }
+
+    /// <summary>The weights' type of a configuration's dtype name, <c>fp32</c> or <c>bf16</c>.</summary>
+    public static ScalarType TypeOf(string dtype) => dtype == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>Trains <paramref name="steps"/> steps on the batch.</summary>
     public TrainingResult Fit(int steps) => Trainer.Fit(_ => Enumerable.Range(0, steps), steps);
