@@ -67,6 +67,7 @@ public static class LoraAdapterConfig
     {
         string peftType = json["peft_type"]?.GetValue<string>() ?? "";
         if (peftType != "LORA") throw new InvalidDataException($"{source}: peft_type is '{peftType}', not 'LORA'.");
+        RejectUnsupportedVariants(json, source);
         var init = json["init_lora_weights"];
         var initValue = init is JsonValue v && v.TryGetValue<string>(out var s) ? s : "true";
         if (initValue is not ("true" or "gaussian" or "pissa"))
@@ -106,6 +107,35 @@ public static class LoraAdapterConfig
             RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>()) ?? new(),
             AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? new(),
         };
+    }
+
+    // Fields of newer PEFT versions that change what a LoRA layer computes, none of which we implement. Their neutral
+    // values (absent, null, false, empty) are what PEFT writes for plain LoRA; any other value would load without error
+    // and compute something else, so it is refused. Initialisation-only settings (eva_config, corda_config, ...) are not
+    // listed: the saved factors already carry their effect.
+    static readonly string[] UnsupportedVariants =
+    {
+        "lora_bias", "use_qalora", "layer_replication", "trainable_token_indices", "target_parameters",
+        "alora_invocation_tokens", "use_bdlora", "arrow_config", "monteclora_config", "kasa_config", "velora_config",
+    };
+
+    static void RejectUnsupportedVariants(JsonObject json, string source)
+    {
+        foreach (string field in UnsupportedVariants)
+        {
+            var value = json[field];
+            bool neutral = value switch
+            {
+                null => true,
+                JsonValue v when v.TryGetValue<bool>(out bool flag) => !flag,
+                JsonArray a => a.Count == 0,
+                JsonObject o => o.Count == 0,
+                _ => false,
+            };
+            if (!neutral)
+                throw new InvalidDataException(
+                    $"{source}: {field} is {value!.ToJsonString()}; this LoRA variant is not supported, and loading the adapter without it would compute something else.");
+        }
     }
 
     static JsonNode Number(double x) => x == Math.Floor(x) && Math.Abs(x) < 1e15 ? JsonValue.Create((long)x) : JsonValue.Create(x);
