@@ -25,7 +25,7 @@ internal sealed class PeftInterchangeFixture : IDisposable
     public string Folder { get; }
     public string AdapterFolder => Path.Combine(Folder, "adapter");
 
-    /// <summary>The Hugging Face folder of the base model: a make_reference.py fixture's <c>model/</c>, or <c>base/</c> beside the adapter.</summary>
+    /// <summary>The Hugging Face folder of the base model: a make_reference.py or make_encoder_reference.py fixture's <c>model/</c>, or <c>base/</c> beside the adapter.</summary>
     public string BaseFolder { get; private set; } = "";
     public string PeftType { get; private set; } = "";
     public double LogitsTolerance { get; private set; }
@@ -34,6 +34,7 @@ internal sealed class PeftInterchangeFixture : IDisposable
     public Tensor InputIds { get; private set; } = null!;        // (B, T) int64
     public Tensor AttentionMask { get; private set; } = null!;   // (B, T) int64 0/1
     public Tensor? PositionIds { get; private set; }             // (B, T) int64, tuner methods on the padded batch
+    public Tensor? TokenTypeIds { get; private set; }            // (B, T) int64, encoders only
     public Tensor Logits { get; private set; } = null!;          // (B, n + T, V) float32, n virtual tokens in front
 
     public static PeftInterchangeFixture Open(string folder)
@@ -57,12 +58,13 @@ internal sealed class PeftInterchangeFixture : IDisposable
         fixture.InputIds = Read("input_ids");
         fixture.AttentionMask = Read("attention_mask");
         fixture.PositionIds = file.Contains("position_ids") ? Read("position_ids") : null;
+        fixture.TokenTypeIds = file.Contains("token_type_ids") ? Read("token_type_ids") : null;
         fixture.Logits = Read("logits");
         return fixture;
     }
 
     public void Dispose()
     {
-        foreach (var t in new[] { InputIds, AttentionMask, PositionIds, Logits }) t?.Dispose();
+        foreach (var t in new[] { InputIds, AttentionMask, PositionIds, TokenTypeIds, Logits }) t?.Dispose();
     }
 }
