@@ -19,6 +19,9 @@ internal static class Probe
         Console.Out.Flush();
     }
 
+    /// <summary>Number of steps that ended in FAIL; the process exits with 1 when any did.</summary>
+    public static int Failures { get; private set; }
+
     /// <summary>Runs one step: BEGIN line first (so a native crash names the step), then OK or FAIL with the exception.</summary>
     public static void Step(string name, Action body)
     {
@@ -38,6 +41,7 @@ internal static class Probe
         }
         catch (Exception e)
         {
+            Failures++;
             Say($"[{Clock.Elapsed.TotalSeconds,6:F1}s] FAIL {name}: {e.GetType().FullName}: {e.Message}");
             for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
                 Say($"    inner {inner.GetType().FullName}: {inner.Message}");

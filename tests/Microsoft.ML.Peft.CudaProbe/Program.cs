@@ -31,6 +31,6 @@ else
     Probe.Say("CUDA is not available and --cpu-only was not given: skipping steps c, d, e");
 }
 
-Probe.Say($"total {total.Elapsed.TotalSeconds:F1} s");
+Probe.Say($"total {total.Elapsed.TotalSeconds:F1} s, {Probe.Failures} step(s) failed");
 Probe.Say("PROBE DONE");
-return 0;
+return Probe.Failures == 0 ? 0 : 1;

@@ -23,7 +23,6 @@ using static TorchSharp.torch;
 
 const int Vocab = 97;
 string root = Path.GetFullPath(args.Length > 0 ? args[0] : "peft-ours");
-if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
 
 // Tuner methods (LoRA, IA3) run on a left-padded batch with explicit positions; prompt-learning methods on full rows,
 // so that no padding convention for the virtual tokens is involved.
@@ -44,6 +43,7 @@ foreach (var (name, family, method, padded) in cases)
 {
     using var scope = NewDisposeScope();
     string folder = Path.Combine(root, name);
+    if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // only the cases this program writes
     var (module, configJson, tied) = NewBase(family);
     SaveBase(Path.Combine(folder, "base"), module, configJson, tied);
 

@@ -15,19 +15,17 @@ namespace Microsoft.ML.Peft.Tests.HuggingFace;
 /// </summary>
 public sealed class EncoderParityTests(ITestOutputHelper output)
 {
-    const string NotGeneratedReason =
-        "Hugging Face encoder fixtures not generated yet: run make_encoder_reference.py on a machine with transformers and peft " +
-        "(see tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/README.md).";
+    public static readonly string[] EncoderNames = { "bert", "roberta" };
 
-    public static TheoryData<string> Encoders => new("bert", "roberta");
+    public static TheoryData<string> Encoders => new(EncoderNames);
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Encoders))]
     public void Hidden_states_and_logits_match_transformers(string name)
     {
         string folder = Path.Combine(HfReferenceFixture.Root, name);
         string tensorsPath = Path.Combine(folder, HfReferenceFixture.TensorsFile);
-        Skip.IfNot(File.Exists(tensorsPath), NotGeneratedReason);
+        Assert.True(File.Exists(tensorsPath), HfReferenceFixture.Missing(folder));
         using var scope = NewDisposeScope();
         using var reference = SafeTensorsFile.Open(tensorsPath);
         Tensor ids = reference.ReadTensor("input_ids"), mask = reference.ReadTensor("attention_mask"), types = reference.ReadTensor("token_type_ids");
@@ -37,21 +35,19 @@ public sealed class EncoderParityTests(ITestOutputHelper output)
         using var classifier = model.LoadSequenceClassifier(numLabels: 3);   // strict: the saved head has 3 labels
         var sequenceClassifier = (ISequenceClassifier)classifier;
         using var noGrad = no_grad();
+        string where = $"fixture {folder}";
         var hidden = sequenceClassifier.Encoder.forward(ids, mask, types).LastHiddenState;   // (B, T, H)
-        double hiddenDifference = MaxOverRealTokens(hidden, reference.ReadTensor("hidden"), mask);
-        double logitsDifference = (sequenceClassifier.Logits(ids, mask, types) - reference.ReadTensor("logits")).abs().max().item<float>();
-
+        double hiddenDifference = RealTokenDifference.AssertWithin(hidden, reference.ReadTensor("hidden"), mask, Tolerance, "hidden - transformers", where);
+        double logitsDifference = AssertClassLogitsWithin(sequenceClassifier.Logits(ids, mask, types), reference.ReadTensor("logits"), Tolerance, where);
         output.WriteLine($"{name}: max |hidden diff| {hiddenDifference:G3} over real tokens, max |logits diff| {logitsDifference:G3}");
-        Assert.True(hiddenDifference < 1e-4, $"{name}: last hidden state differs from transformers' by {hiddenDifference:G3}.");
-        Assert.True(logitsDifference < 1e-4, $"{name}: logits differ from transformers' by {logitsDifference:G3}.");
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Encoders))]
     public void Lora_adapter_saved_by_peft_for_sequence_classification_gives_peft_logits(string name)
     {
         string folder = Path.Combine(PeftInterchangeFixture.Root(PeftInterchangeFixture.FromPeft), $"{name}_lora_seq_cls");
-        Skip.IfNot(PeftInterchangeFixture.Exists(folder), NotGeneratedReason);
+        Assert.True(PeftInterchangeFixture.Exists(folder), HfReferenceFixture.Missing(folder));
         using var fixture = PeftInterchangeFixture.Open(folder);
         using var classifier = PretrainedModel.FromDirectory(fixture.BaseFolder).LoadSequenceClassifier(numLabels: 3);
         var peft = PeftMethods.Load(classifier, fixture.AdapterFolder);   // LoRA on query/value, the head from the file
@@ -61,15 +57,20 @@ public sealed class EncoderParityTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var logits = ((ISequenceClassifier)classifier).Logits(fixture.InputIds, fixture.AttentionMask, fixture.TokenTypeIds);
-        double difference = (logits - fixture.Logits).abs().max().item<float>();
-        output.WriteLine($"{name}_lora_seq_cls: max |ours - PEFT| {difference:G3} (written by {fixture.Versions})");
-        Assert.True(difference < fixture.LogitsTolerance, $"{name}_lora_seq_cls: logits differ from PEFT's by {difference:G3}.");
+        string where = $"{name}_lora_seq_cls (written by {fixture.Versions})";
+        double difference = AssertClassLogitsWithin(logits, fixture.Logits, fixture.LogitsTolerance, where);
+        output.WriteLine($"{where}: max |ours - PEFT| {difference:G3}");
     }
 
-    static double MaxOverRealTokens(Tensor ours, Tensor reference, Tensor mask)
+    const double Tolerance = 1e-4;
+
+    // (B, num_labels) logits: one value per row, no padding to leave out.
+    static double AssertClassLogitsWithin(Tensor ours, Tensor reference, double tolerance, string where)
     {
-        Assert.Equal(reference.shape, ours.shape);
-        var perToken = (ours - reference).abs().amax(new long[] { -1 }).masked_fill(mask.eq(0), 0);   // (B, T)
-        return perToken.max().item<float>();
+        Assert.True(ours.shape.SequenceEqual(reference.shape),
+            $"{where}: logits shape [{string.Join(", ", ours.shape)}], the reference's [{string.Join(", ", reference.shape)}].");
+        double max = (ours - reference).abs().max().item<float>();
+        Assert.True(max < tolerance, $"{where}: logits differ from the reference by {max:G3} (tolerance {tolerance:G3}).");
+        return max;
     }
 }

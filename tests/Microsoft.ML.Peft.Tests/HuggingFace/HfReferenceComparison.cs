@@ -57,27 +57,11 @@ internal static class HfReferenceComparison
         }
     }
 
-    // Largest |ours - reference| over the real tokens; padded query positions attend to nothing real and are
-    // implementation-defined (HF's finite minimum vs our boolean mask), so they are left out.
     static double CompareLogits(ICausalLM model, HfReferenceFixture fixture, string where)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var logits = model.forward(fixture.InputIds, fixture.AttentionMask, fixture.PositionIds);   // (B, T, V)
-        Assert.True(logits.shape.SequenceEqual(fixture.Logits.shape),
-            $"{where}: logits shape [{string.Join(", ", logits.shape)}], expected [{string.Join(", ", fixture.Logits.shape)}].");
-        var perToken = (logits.to(ScalarType.Float32) - fixture.Logits).abs().amax(new long[] { -1 });   // (B, T)
-        var real = fixture.AttentionMask.eq(1);
-        Assert.True(real.any().item<bool>(), $"{where}: the attention mask has no real token.");
-        var masked = perToken.masked_fill(real.logical_not(), 0);
-        double max = masked.max().item<float>();
-        if (!(max < fixture.LogitsTolerance))
-        {
-            long flat = masked.reshape(-1).argmax().item<long>();
-            long length = masked.shape[1];
-            Assert.Fail($"{where}: max |logits - transformers| over real tokens is {max:G3} (tolerance {fixture.LogitsTolerance:G3}), " +
-                        $"largest at row {flat / length}, position {flat % length}.");
-        }
-        return max;
+        return RealTokenDifference.AssertWithin(logits, fixture.Logits, fixture.AttentionMask, fixture.LogitsTolerance, "logits - transformers", where);
     }
 }

@@ -27,6 +27,10 @@ internal sealed class HfReferenceFixture : IDisposable
         }
     }
 
+    /// <summary>The message of a test whose committed fixture is missing.</summary>
+    public static string Missing(string folder) =>
+        $"Fixture {folder} is missing: it is committed with the tests; regenerate it as Fixtures/HuggingFace/README.md says.";
+
     /// <summary>Whether <paramref name="folder"/> holds a complete fixture.</summary>
     public static bool Exists(string folder) =>
         File.Exists(Path.Combine(folder, JsonFile)) && File.Exists(Path.Combine(folder, TensorsFile))

@@ -7,7 +7,8 @@ namespace Microsoft.ML.Peft.Tests.HuggingFace;
 /// <summary>
 /// One fixture of <c>Fixtures/HuggingFace/make_peft_reference.py</c>: an adapter folder in PEFT's format, the base it
 /// belongs to, and the logits Hugging Face PEFT computed with it. <c>from_peft</c> adapters were written by PEFT on one
-/// of make_reference.py's bases; <c>to_peft</c> bases and adapters were written by our code and read by PEFT.
+/// of the bases of make_reference.py or make_encoder_reference.py (which writes the <c>*_lora_seq_cls</c> cases);
+/// <c>to_peft</c> bases and adapters were written by our code and read by PEFT.
 /// </summary>
 internal sealed class PeftInterchangeFixture : IDisposable
 {

@@ -13,30 +13,47 @@ namespace Microsoft.ML.Peft.Tests.HuggingFace;
 /// </summary>
 public sealed class PeftInterchangeTests(ITestOutputHelper output)
 {
-    const string NotGeneratedReason =
-        "Hugging Face PEFT fixtures not generated yet: run make_peft_reference.py on a machine with transformers and peft " +
-        "(see tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/README.md).";
-
-    public static TheoryData<string> FromPeftCases => new(
+    static readonly string[] FromPeftNames =
+    {
         "gpt2_lora", "llama_lora_rslora", "llama_lora_patterns", "llama_dora", "qwen2_lora", "gpt2_ia3", "llama_ia3",
-        "gpt2_prompt", "llama_prompt", "gpt2_prefix", "llama_prefix", "gpt2_ptuning");
+        "gpt2_prompt", "llama_prompt", "gpt2_prefix", "llama_prefix", "gpt2_ptuning",
+    };
 
-    public static TheoryData<string> ToPeftCases => new(
+    static readonly string[] ToPeftNames =
+    {
         "gpt2_lora", "llama_lora_all_linear", "gpt2_ia3", "llama_ia3", "gpt2_prompt", "llama_prompt", "gpt2_prefix",
-        "llama_prefix", "gpt2_ptuning");
+        "llama_prefix", "gpt2_ptuning",
+    };
 
-    [SkippableTheory]
+    public static TheoryData<string> FromPeftCases => new(FromPeftNames);
+
+    public static TheoryData<string> ToPeftCases => new(ToPeftNames);
+
+    [Theory]
     [MemberData(nameof(FromPeftCases))]
     public void Adapter_saved_by_peft_gives_peft_logits(string name) => Check(PeftInterchangeFixture.FromPeft, name);
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(ToPeftCases))]
     public void Adapter_saved_by_us_gives_the_logits_peft_computes_from_it(string name) => Check(PeftInterchangeFixture.ToPeft, name);
+
+    [Theory]
+    [InlineData(PeftInterchangeFixture.FromPeft)]
+    [InlineData(PeftInterchangeFixture.ToPeft)]
+    public void Every_committed_fixture_is_a_listed_case(string direction)
+    {
+        // from_peft also holds make_encoder_reference.py's classifier adapters, which EncoderParityTests checks.
+        var listed = direction == PeftInterchangeFixture.FromPeft
+            ? FromPeftNames.Concat(EncoderParityTests.EncoderNames.Select(e => $"{e}_lora_seq_cls"))
+            : ToPeftNames;
+        var committed = Directory.GetDirectories(PeftInterchangeFixture.Root(direction)).Select(Path.GetFileName).Order();
+        Assert.Equal(listed.Order(), committed!);
+    }
 
     void Check(string direction, string name)
     {
         string folder = Path.Combine(PeftInterchangeFixture.Root(direction), name);
-        Skip.IfNot(PeftInterchangeFixture.Exists(folder), NotGeneratedReason);
+        Assert.True(PeftInterchangeFixture.Exists(folder), HfReferenceFixture.Missing(folder));
         using var fixture = PeftInterchangeFixture.Open(folder);
         string where = $"{direction}/{name} (written by {fixture.Versions})";
 
@@ -47,33 +64,16 @@ public sealed class PeftInterchangeTests(ITestOutputHelper output)
             var peft = PeftMethods.Load(module, fixture.AdapterFolder);   // strict: a key or field we cannot place throws
             Assert.Equal(fixture.PeftType, peft.PeftType);
             module.eval();
-            double max = MaxDifferenceOverRealTokens(model, fixture, where);
+            double max;
+            using (no_grad())
+            using (var scope = NewDisposeScope())
+                max = RealTokenDifference.AssertWithin(model.forward(fixture.InputIds, fixture.AttentionMask, fixture.PositionIds),
+                    fixture.Logits, fixture.AttentionMask, fixture.LogitsTolerance, "ours - PEFT", where);
             output.WriteLine($"{where}: {fixture.PeftType}, max |ours - PEFT| {max:G3} over real tokens");
         }
         finally
         {
             module.Dispose();
         }
-    }
-
-    static double MaxDifferenceOverRealTokens(ICausalLM model, PeftInterchangeFixture fixture, string where)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var logits = model.forward(fixture.InputIds, fixture.AttentionMask, fixture.PositionIds).to(ScalarType.Float32);
-        Assert.True(logits.shape.SequenceEqual(fixture.Logits.shape),
-            $"{where}: logits shape [{string.Join(", ", logits.shape)}], PEFT's [{string.Join(", ", fixture.Logits.shape)}].");
-        long virtualTokens = logits.shape[1] - fixture.AttentionMask.shape[1];
-        var real = fixture.AttentionMask.eq(1);
-        if (virtualTokens > 0) real = cat(new[] { ones(real.shape[0], virtualTokens, ScalarType.Bool), real }, 1);
-        var perToken = (logits - fixture.Logits).abs().amax(new long[] { -1 }).masked_fill(real.logical_not(), 0);   // (B, n + T)
-        double max = perToken.max().item<float>();
-        if (!(max < fixture.LogitsTolerance))
-        {
-            long flat = perToken.reshape(-1).argmax().item<long>(), length = perToken.shape[1];
-            Assert.Fail($"{where}: max |ours - PEFT| over real tokens is {max:G3} (tolerance {fixture.LogitsTolerance:G3}), " +
-                        $"largest at row {flat / length}, position {flat % length}.");
-        }
-        return max;
     }
 }

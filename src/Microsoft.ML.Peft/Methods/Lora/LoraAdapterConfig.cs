@@ -6,7 +6,8 @@ namespace Microsoft.ML.Peft.Methods.Lora;
 
 /// <summary>
 /// Reads and writes PEFT's <c>adapter_config.json</c> for LoRA with PEFT's field names, so Python PEFT
-/// (<c>PeftModel.from_pretrained</c>) reads what we write and the reverse. Unknown fields are ignored on read.
+/// (<c>PeftModel.from_pretrained</c>) reads what we write and the reverse. On read, a field that switches on a LoRA
+/// variant we do not implement is refused by name; other unknown fields are ignored.
 /// </summary>
 public static class LoraAdapterConfig
 {
@@ -53,7 +54,7 @@ public static class LoraAdapterConfig
 
     /// <summary>Reads <see cref="FileName"/> from <paramref name="folder"/>.</summary>
     /// <exception cref="FileNotFoundException">The file is missing.</exception>
-    /// <exception cref="InvalidDataException">It is not a LoRA config, or uses a variant we do not implement (DoRA, PiSSA, ...).</exception>
+    /// <exception cref="InvalidDataException">It is not a LoRA config, or uses a variant we do not implement (QALoRA, LoRA bias, ...).</exception>
     public static LoraOptions Load(string folder)
     {
         string path = Path.Combine(folder, FileName);
@@ -109,24 +110,32 @@ public static class LoraAdapterConfig
         };
     }
 
-    // Fields of newer PEFT versions that change what a LoRA layer computes, none of which we implement. Their neutral
-    // values (absent, null, false, empty) are what PEFT writes for plain LoRA; any other value would load without error
-    // and compute something else, so it is refused. Initialisation-only settings (eva_config, corda_config, ...) are not
-    // listed: the saved factors already carry their effect.
+    // Fields of newer PEFT versions that switch on a LoRA variant whose forward pass we do not implement. PEFT writes
+    // them at their neutral values for plain LoRA: absent, null, false or empty, and for the *_config objects only null
+    // (PEFT turns even {} into a config, which switches the variant on). Any other value would load without error and
+    // compute something else, so it is refused. Initialisations that change the base weights (LoftQ, CorDA, LoRA-GA, ...)
+    // are refused by the init_lora_weights check; VeLoRA is not listed, since it changes only the backward pass.
     static readonly string[] UnsupportedVariants =
     {
-        "lora_bias", "use_qalora", "layer_replication", "trainable_token_indices", "target_parameters",
-        "alora_invocation_tokens", "use_bdlora", "arrow_config", "monteclora_config", "kasa_config", "velora_config",
+        "lora_bias", "layer_replication", "trainable_token_indices", "target_parameters", "alora_invocation_tokens",
+        "arrow_config", "monteclora_config", "kasa_config",
     };
+
+    // use_* switches we implement; any other use_* set to true (use_qalora, use_bdlora, and those of later versions)
+    // is refused the same way.
+    static readonly string[] SupportedSwitches = { "use_rslora", "use_dora" };
 
     static void RejectUnsupportedVariants(JsonObject json, string source)
     {
-        foreach (string field in UnsupportedVariants)
+        var fields = UnsupportedVariants.Concat(json.Select(kv => kv.Key)
+            .Where(k => k.StartsWith("use_", StringComparison.Ordinal) && !SupportedSwitches.Contains(k)));
+        foreach (string field in fields)
         {
             var value = json[field];
             bool neutral = value switch
             {
                 null => true,
+                _ when field.EndsWith("_config", StringComparison.Ordinal) => false,
                 JsonValue v when v.TryGetValue<bool>(out bool flag) => !flag,
                 JsonArray a => a.Count == 0,
                 JsonObject o => o.Count == 0,

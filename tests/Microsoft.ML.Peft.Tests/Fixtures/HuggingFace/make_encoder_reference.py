@@ -21,23 +21,18 @@ Run from the repository root (needs torch, transformers, peft and safetensors; n
 
 import json
 import os
-import platform
 import shutil
 
-import peft
-import safetensors
 import torch
-import transformers
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 from transformers import AutoModelForSequenceClassification, BertConfig, RobertaConfig
 
-FORMAT_VERSION = 1
+from reference_common import FORMAT_VERSION, HERE, LOGITS_TOLERANCE, add_noise, save_adapter, versions, write_json
+
 NUM_LABELS = 3
 NOISE = 0.1          # on every weight after HF's init, so no LayerNorm stays 1 and no bias 0
 ADAPTER_NOISE = 0.3  # on every trainable adapter parameter (and the head copy PEFT trains)
-LOGITS_TOLERANCE = 1e-4
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -91,18 +86,10 @@ def write_tokenizer(folder, name, vocab_size):
         f.write("#version: 0.2\n")
 
 
-def versions():
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__, "safetensors": safetensors.__version__}
-
-
 def build_model(config, seed):
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(config, attn_implementation="eager").to(torch.float32)
-    generator = torch.Generator().manual_seed(seed + 1000)
-    with torch.no_grad():
-        for _, parameter in model.named_parameters():
-            parameter.add_(torch.randn(parameter.shape, generator=generator) * NOISE)
+    add_noise(model, seed + 1000, NOISE, trainable_only=False)
     model.eval()
     return model
 
@@ -119,12 +106,6 @@ def forward(model, tensors):
     with torch.no_grad():
         out = model(**tensors, output_hidden_states=True)
     return out.logits.float().contiguous(), out.hidden_states[-1].float().contiguous()
-
-
-def write_json(path, content):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2, default=str)
-        f.write("\n")
 
 
 TENSOR_NOTES = {
@@ -164,11 +145,7 @@ def write_lora_fixture(name, model_folder, seed):
     config = LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["query", "value"],
                         init_lora_weights=False)
     peft_model = get_peft_model(model, config)
-    generator = torch.Generator().manual_seed(seed + 1000)
-    with torch.no_grad():
-        for _, parameter in peft_model.named_parameters():
-            if parameter.requires_grad:
-                parameter.add_(torch.randn(parameter.shape, generator=generator) * ADAPTER_NOISE)
+    add_noise(peft_model, seed + 1000, ADAPTER_NOISE, trainable_only=True)
     peft_model.eval()
     tensors = inputs(name)
     logits, _ = forward(peft_model, tensors)
@@ -176,8 +153,7 @@ def write_lora_fixture(name, model_folder, seed):
     folder = os.path.join(HERE, "peft", "from_peft", case)
     if os.path.isdir(folder):
         shutil.rmtree(folder)
-    peft_model.save_pretrained(os.path.join(folder, "adapter"))
-    os.remove(os.path.join(folder, "adapter", "README.md"))   # PEFT's model-card template; the loader needs none
+    save_adapter(peft_model, os.path.join(folder, "adapter"), model_folder)
     save_file({**tensors, "logits": logits}, os.path.join(folder, "reference.safetensors"), metadata={"format": "pt"})
     write_json(os.path.join(folder, "reference.json"), {
         "format_version": FORMAT_VERSION, "name": case, "direction": "from_peft", "base_fixture": name,

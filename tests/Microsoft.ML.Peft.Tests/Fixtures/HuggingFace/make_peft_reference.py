@@ -18,30 +18,25 @@ Run from the repository root after make_reference.py (needs torch, transformers,
     python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_peft_reference.py [--ours DIR]
 
 DIR holds one folder per case with base/, adapter/, ours.safetensors and case.json, written by our code (the
-PeftOut probe described in README.md). Without --ours only the from_peft fixtures are written.
+tests/Microsoft.ML.Peft.PeftFixtureWriter, see README.md). Without --ours only the from_peft fixtures are written.
 """
 
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import traceback
 
-import peft
-import safetensors
 import torch
-import transformers
 from peft import (IA3Config, LoraConfig, PeftModel, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
                   get_peft_model)
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-FORMAT_VERSION = 1
+from reference_common import FORMAT_VERSION, HERE, LOGITS_TOLERANCE, add_noise, save_adapter, versions, write_json
+
 NOISE = 0.3            # added to every trainable parameter after PEFT's init, so no factor stays zero or one
-LOGITS_TOLERANCE = 1e-4
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The padded batch of make_reference.py (tuner methods) and two full rows (prompt-learning methods: no padding, so
 # the virtual tokens' position convention on padded rows plays no part).
@@ -84,11 +79,6 @@ def from_peft_cases():
     ]
 
 
-def versions():
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__, "safetensors": safetensors.__version__}
-
-
 def load_base(folder):
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32)
@@ -113,13 +103,7 @@ def logits_of(model, tensors):
         return model(**kwargs, use_cache=False).logits.float().contiguous()
 
 
-def write_json(path, content):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2, default=str)
-        f.write("\n")
-
-
-def tensor_notes(padded, virtual):
+def tensor_notes(padded):
     notes = {
         "input_ids": "(B, T) int64" + ("; left-padded rows hold 0 where attention_mask is 0" if padded else ", no padding"),
         "attention_mask": "(B, T) int64 0/1",
@@ -138,11 +122,7 @@ def write_from_peft(out_root, name, base, make_config, padded, seed):
     torch.manual_seed(seed)
     config = make_config()
     model = get_peft_model(load_base(base_folder), config)
-    generator = torch.Generator().manual_seed(seed + 1000)
-    with torch.no_grad():
-        for _, parameter in model.named_parameters():
-            if parameter.requires_grad:
-                parameter.add_(torch.randn(parameter.shape, generator=generator) * NOISE)
+    add_noise(model, seed + 1000, NOISE, trainable_only=True)
     model.eval()
     tensors = batch(PADDED if padded else FULL, padded)
     tensors["logits"] = logits_of(model, tensors)
@@ -150,15 +130,14 @@ def write_from_peft(out_root, name, base, make_config, padded, seed):
     folder = os.path.join(out_root, name)
     if os.path.isdir(folder):
         shutil.rmtree(folder)
-    model.save_pretrained(os.path.join(folder, "adapter"))
-    os.remove(os.path.join(folder, "adapter", "README.md"))   # PEFT's model-card template; the loader needs none
+    save_adapter(model, os.path.join(folder, "adapter"), base_folder)
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(folder, "reference.safetensors"),
               metadata={"format": "pt"})
     write_json(os.path.join(folder, "reference.json"), {
         "format_version": FORMAT_VERSION, "name": name, "direction": "from_peft", "base_fixture": base,
         "peft_type": str(config.peft_type.value if hasattr(config.peft_type, "value") else config.peft_type),
         "seed": seed, "noise": NOISE, "versions": versions(), "dtype": "float32", "attn_implementation": "eager",
-        "padded": padded, "logits_tolerance": LOGITS_TOLERANCE, "tensors": tensor_notes(padded, None),
+        "padded": padded, "logits_tolerance": LOGITS_TOLERANCE, "tensors": tensor_notes(padded),
         "command": "python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_peft_reference.py",
     })
     print(f"from_peft/{name}: logits {tuple(tensors['logits'].shape)}, "
@@ -198,7 +177,7 @@ def write_to_peft(out_root, case_folder):
         "format_version": FORMAT_VERSION, "name": name, "direction": "to_peft", "peft_type": case.get("peft_type"),
         "versions": versions(), "dtype": "float32", "attn_implementation": "eager", "padded": padded,
         "logits_tolerance": LOGITS_TOLERANCE, "max_difference_from_ours_when_written": max_difference,
-        "tensors": tensor_notes(padded, None),
+        "tensors": tensor_notes(padded),
         "command": "python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_peft_reference.py --ours DIR",
     })
     print(f"to_peft/{name}: {difference}")

@@ -34,6 +34,10 @@ public sealed class LoraPeftConfigVariantTests
     [InlineData("target_parameters", "[\"experts.gate_up_proj\"]")]
     [InlineData("alora_invocation_tokens", "[5, 9]")]
     [InlineData("arrow_config", "{\"top_k\": 3}")]
+    [InlineData("kasa_config", "{}")]
+    [InlineData("monteclora_config", "{}")]
+    [InlineData("use_bdlora", "true")]
+    [InlineData("use_some_future_variant", "true")]
     public void A_variant_we_do_not_implement_is_refused_by_name(string field, string value)
     {
         var json = PeftWritten();
@@ -41,5 +45,19 @@ public sealed class LoraPeftConfigVariantTests
         var error = Assert.Throws<InvalidDataException>(() => LoraAdapterConfig.FromJson(json));
         Assert.Contains(field, error.Message);
         Assert.Contains("not supported", error.Message);
+    }
+
+    [Theory]
+    [InlineData("lora_bias", "false")]
+    [InlineData("layer_replication", "[]")]
+    [InlineData("trainable_token_indices", "{}")]
+    [InlineData("use_qalora", "false")]
+    [InlineData("use_some_future_variant", "null")]
+    [InlineData("velora_config", "{\"rank\": 2}")]   // VeLoRA changes only the backward pass
+    public void A_variant_field_at_its_neutral_value_loads(string field, string value)
+    {
+        var json = PeftWritten();
+        json[field] = JsonNode.Parse(value);
+        Assert.Equal(4, LoraAdapterConfig.FromJson(json).Rank);
     }
 }
