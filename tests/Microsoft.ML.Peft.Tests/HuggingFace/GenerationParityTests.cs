@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Microsoft.ML.Peft.Checkpoints;
+using Microsoft.ML.Peft.Generation;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Tests.HuggingFace;
+
+/// <summary>
+/// Beam search and the repetition penalty against Hugging Face's <c>generate()</c>, on the decoder fixtures
+/// (<c>make_generation_reference.py</c>): the same new ids for every row of the left-padded batch, with our KV cache on
+/// and off. Greedy search is compared in <see cref="HuggingFaceParityTests"/>; sampling cannot be (another random generator).
+/// </summary>
+public sealed class GenerationParityTests(ITestOutputHelper output)
+{
+    const string TensorsFile = "generation.safetensors", JsonFile = "generation.json";
+
+    static readonly string[] Settings =
+        { "beam4_early", "beam4_heuristic", "beam3_length_penalty_0.5", "beam3_length_penalty_2", "greedy_repetition_1.3" };
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var fixture in HfReferenceFixture.Names)
+            foreach (var setting in Settings) data.Add(fixture, setting);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Generated_ids_match_transformers(string name, string setting)
+    {
+        string folder = Path.Combine(HfReferenceFixture.Root, name);
+        Assert.True(File.Exists(Path.Combine(folder, TensorsFile)), HfReferenceFixture.Missing(folder));
+        using var fixture = HfReferenceFixture.Open(folder);
+        var (arguments, eos) = ReadSetting(folder, setting);
+        using var scope = NewDisposeScope();
+        using var file = SafeTensorsFile.Open(Path.Combine(folder, TensorsFile));
+        var expected = file.ReadTensor(setting);   // (B, max_new_tokens), pad after eos
+        Assert.True(file.ReadTensor("input_ids").eq(fixture.InputIds).all().item<bool>(), $"{folder}: {TensorsFile} was written for another batch.");
+
+        var model = PretrainedDecoder.FromDirectory(fixture.ModelFolder).LoadModel();
+        try
+        {
+            var prompts = fixture.Prompts();
+            foreach (bool useCache in new[] { true, false })
+            {
+                var options = new GenerationOptions
+                {
+                    MaxNewTokens = (int)expected.shape[1], UseCache = useCache, EosTokenIds = new[] { eos }, PadTokenId = fixture.PadTokenId,
+                    NumBeams = arguments.GetProperty("num_beams").GetInt32(),
+                    LengthPenalty = arguments.TryGetProperty("length_penalty", out var lp) ? lp.GetDouble() : 1.0,
+                    EarlyStopping = arguments.TryGetProperty("early_stopping", out var es) && es.GetBoolean(),
+                    RepetitionPenalty = arguments.TryGetProperty("repetition_penalty", out var rp) ? rp.GetDouble() : 1.0,
+                };
+                var ours = new TextGenerator(model).GenerateIds(prompts, options);
+                for (int row = 0; row < prompts.Count; row++)
+                {
+                    var theirs = UpToEos(expected, row, eos, fixture.PadTokenId);
+                    Assert.True(theirs.SequenceEqual(ours[row]),
+                        $"{name} {setting} (cache {(useCache ? "on" : "off")}), row {row}: ours [{string.Join(" ", ours[row])}], " +
+                        $"transformers [{string.Join(" ", theirs)}] ({fixture.Versions}).");
+                }
+            }
+            output.WriteLine($"{name} {setting}: {prompts.Count} rows equal, cache on and off");
+        }
+        finally
+        {
+            ((nn.Module)model).Dispose();
+        }
+    }
+
+    // The generate() arguments of one setting, and the end-of-sequence id the fixture used (a frequent token, so that
+    // beams end at different lengths), as generation.json records them.
+    static (JsonElement Arguments, int Eos) ReadSetting(string folder, string setting)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, JsonFile)));
+        Assert.True(json.RootElement.GetProperty("settings").TryGetProperty(setting, out var arguments), $"{folder}/{JsonFile} has no setting '{setting}'.");
+        return (arguments.Clone(), json.RootElement.GetProperty("eos_token_id").GetInt32());
+    }
+
+    // Row `row` of transformers' (B, N) ids up to and including the first eos. What follows is filler: transformers 5.17
+    // fills a beam that ended early with eos ids up to the length the search reached, and the script pads the rest of
+    // the N columns with pad ids, so the filler must be eos ids, then pad ids.
+    static int[] UpToEos(Tensor generated, int row, int eos, int pad)
+    {
+        var ids = generated[row].data<long>().Select(i => (int)i).ToArray();
+        int end = Array.IndexOf(ids, eos);
+        if (end < 0) return ids;
+        var filler = ids.Skip(end + 1).SkipWhile(i => i == eos);
+        Assert.True(filler.All(i => i == pad), $"row {row} has ids other than eos {eos} then pad {pad} after its eos: {string.Join(" ", ids)}.");
+        return ids[..(end + 1)];
+    }
+}
