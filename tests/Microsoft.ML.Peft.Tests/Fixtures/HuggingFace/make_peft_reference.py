@@ -18,7 +18,7 @@ Run from the repository root after make_reference.py (needs torch, transformers,
     python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_peft_reference.py [--ours DIR]
 
 DIR holds one folder per case with base/, adapter/, ours.safetensors and case.json, written by our code (the
-tests/Microsoft.ML.Peft.PeftFixtureWriter, see README.md). Without --ours only the from_peft fixtures are written.
+`dotnet run --project tests/Microsoft.ML.Peft.FixtureWriter -- peft DIR`). Without --ours only the from_peft fixtures are written.
 """
 
 import argparse
