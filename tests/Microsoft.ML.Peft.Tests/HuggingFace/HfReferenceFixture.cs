@@ -12,8 +12,11 @@ internal sealed class HfReferenceFixture : IDisposable
 {
     public const string ModelFolderName = "model", TensorsFile = "reference.safetensors", JsonFile = "reference.json";
 
-    /// <summary>The fixtures make_reference.py writes, in its order.</summary>
+    /// <summary>The decoder families make_reference.py writes (and make_generation_reference.py extends), in its order.</summary>
     public static readonly string[] Names = { "gpt2", "llama", "qwen2" };
+
+    /// <summary>make_reference.py's LLaMA variants with RoPE scaling (linear, and Llama 3's frequency-dependent one).</summary>
+    public static readonly string[] RopeScalingNames = { "llama_rope_linear", "llama_rope_llama3" };
 
     /// <summary><c>tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace</c> of this checkout (found from the test binary's folder).</summary>
     public static string Root

@@ -48,12 +48,13 @@ INPUT_IDS = [
 ]
 
 
-def rope_kwargs(config_class, theta):
-    """transformers 5 keeps rope_theta inside rope_parameters; 4.x takes rope_theta. Use whichever the class declares."""
+def rope_kwargs(config_class, theta, scaling=None):
+    """transformers 5 keeps rope_theta and the scaling inside rope_parameters; 4.x takes rope_theta and rope_scaling.
+    Use whichever the class declares. scaling: None, or a dict with rope_type and its factors."""
     declared = set(inspect.signature(config_class.__init__).parameters) | set(getattr(config_class, "__annotations__", {}))
     if "rope_parameters" in declared:
-        return {"rope_parameters": {"rope_type": "default", "rope_theta": theta}}
-    return {"rope_theta": theta}
+        return {"rope_parameters": {"rope_type": "default", **(scaling or {}), "rope_theta": theta}}
+    return {"rope_theta": theta, **({"rope_scaling": scaling} if scaling else {})}
 
 
 def effective_rope_theta(config):
@@ -80,7 +81,21 @@ def make_configs():
         num_key_value_heads=2, hidden_act="silu", max_position_embeddings=64, rms_norm_eps=1e-6,
         initializer_range=0.2, tie_word_embeddings=True, use_sliding_window=False, **rope_kwargs(Qwen2Config, 1000000.0),
         **common)
-    return {"gpt2": gpt2, "llama": llama, "qwen2": qwen2}
+    # RoPE scaling on the LLaMA shape. Linear divides every position by the factor. Llama 3 leaves frequencies whose
+    # wavelength is under original_max / high_freq_factor (4) alone, divides those over original_max /
+    # low_freq_factor (16) by the factor and blends in between; with head_dim 8 and base 500000 the four wavelengths
+    # (6.3, 26.6, 707, 18800) meet the blended and the divided branches.
+    def scaled_llama(scaling):
+        return LlamaConfig(
+            vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, hidden_act="silu", max_position_embeddings=64, rms_norm_eps=1e-6,
+            initializer_range=0.2, tie_word_embeddings=False, attention_bias=False,
+            **rope_kwargs(LlamaConfig, 500000.0, scaling), **common)
+    llama_rope_linear = scaled_llama({"rope_type": "linear", "factor": 2.0})
+    llama_rope_llama3 = scaled_llama({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 16})
+    return {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "llama_rope_linear": llama_rope_linear,
+            "llama_rope_llama3": llama_rope_llama3}
 
 
 def build_model(config, seed):
@@ -203,7 +218,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda; the models are tiny, the CPU is enough")
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)), help="fixture root (default: beside this script)")
-    parser.add_argument("--only", nargs="*", choices=["gpt2", "llama", "qwen2"], help="write only these fixtures")
+    parser.add_argument("--only", nargs="*", choices=list(make_configs()), help="write only these fixtures")
     args = parser.parse_args()
 
     # Exact fp32: TF32 would round matmul inputs to 10 mantissa bits on Ampere and later GPUs.
