@@ -15,8 +15,8 @@ internal sealed class HfReferenceFixture : IDisposable
     /// <summary>The decoder families make_reference.py writes (and make_generation_reference.py extends), in its order.</summary>
     public static readonly string[] Names = { "gpt2", "llama", "qwen2" };
 
-    /// <summary>make_reference.py's LLaMA variants with RoPE scaling (linear, and Llama 3's frequency-dependent one).</summary>
-    public static readonly string[] RopeScalingNames = { "llama_rope_linear", "llama_rope_llama3" };
+    /// <summary>make_reference.py's further LLaMA-family variants: RoPE scaling (linear, Llama 3's) and Mistral's sliding window.</summary>
+    public static readonly string[] VariantNames = { "llama_rope_linear", "llama_rope_llama3", "mistral" };
 
     /// <summary><c>tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace</c> of this checkout (found from the test binary's folder).</summary>
     public static string Root

@@ -10,7 +10,7 @@ namespace Microsoft.ML.Peft.Tests.HuggingFace;
 /// </summary>
 public sealed class HuggingFaceParityTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Fixtures => new(HfReferenceFixture.Names.Concat(HfReferenceFixture.RopeScalingNames));
+    public static TheoryData<string> Fixtures => new(HfReferenceFixture.Names.Concat(HfReferenceFixture.VariantNames));
 
     [Theory]
     [MemberData(nameof(Fixtures))]

@@ -28,7 +28,7 @@ import safetensors
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, Qwen2Config
+from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
 
 FORMAT_VERSION = 1
 VOCAB = 100
@@ -94,8 +94,15 @@ def make_configs():
     llama_rope_linear = scaled_llama({"rope_type": "linear", "factor": 2.0})
     llama_rope_llama3 = scaled_llama({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                       "high_freq_factor": 4.0, "original_max_position_embeddings": 16})
+    # Mistral: sliding-window attention over the last 4 positions, so that the 8-token prompts and the generated
+    # tokens reach past the window.
+    mistral = MistralConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, hidden_act="silu", max_position_embeddings=64, rms_norm_eps=1e-6,
+        initializer_range=0.2, tie_word_embeddings=False, sliding_window=4, **rope_kwargs(MistralConfig, 10000.0),
+        **common)
     return {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "llama_rope_linear": llama_rope_linear,
-            "llama_rope_llama3": llama_rope_llama3}
+            "llama_rope_llama3": llama_rope_llama3, "mistral": mistral}
 
 
 def build_model(config, seed):
