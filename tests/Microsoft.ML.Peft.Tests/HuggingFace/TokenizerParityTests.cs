@@ -22,8 +22,9 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
 
     static string SampleModel => Path.GetFullPath(Path.Combine(HfReferenceFixture.Root, "..", "..", "..", "..", "samples", "Generation", "Model"));
 
-    public static TheoryData<string> Tokenizers =>
-        new("gpt2", "llama3_style", "llama2_style", "llama2_style_metaspace", "bert_uncased", "generation_sample");
+    static readonly string[] Names = { "gpt2", "llama3_style", "llama2_style", "llama2_style_metaspace", "bert_uncased", "generation_sample" };
+
+    public static TheoryData<string> Tokenizers => new(Names);
 
     [Theory]
     [MemberData(nameof(Tokenizers))]
@@ -32,6 +33,7 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
         Assert.True(File.Exists(Reference), HfReferenceFixture.Missing(Reference));
         using var json = JsonDocument.Parse(File.ReadAllText(Reference));
         var texts = json.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        Assert.True(texts.Length >= 10, $"{Reference} holds only {texts.Length} texts.");
         var expected = json.RootElement.GetProperty("cases").GetProperty(name);
 
         using var folder = new TempFolder();
@@ -43,6 +45,7 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
         foreach (var (key, special) in new[] { ("ids", false), ("ids_with_special_tokens", true) })
         {
             var rows = expected.GetProperty(key).EnumerateArray().ToArray();
+            Assert.Equal(texts.Length, rows.Length);
             for (int i = 0; i < texts.Length; i++)
             {
                 var theirs = rows[i].EnumerateArray().Select(e => e.GetInt32()).ToArray();
@@ -53,6 +56,14 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
             }
         }
         output.WriteLine($"{name}: {texts.Length} texts equal with and without special tokens");
+    }
+
+    [Fact]
+    public void Every_recorded_tokenizer_is_a_listed_case()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Reference));
+        var recorded = json.RootElement.GetProperty("cases").EnumerateObject().Select(p => p.Name).Order();
+        Assert.Equal(Names.Order(), recorded);
     }
 
     [Fact]
