@@ -2,7 +2,8 @@
 """Writes the Hugging Face transformers reference fixtures that HuggingFaceParityTests compares our decoders with.
 
 For each tiny random decoder (GPT-2; LLaMA with grouped-query attention and an untied head; Qwen2 with attention
-biases and a tied head) it writes, next to this script:
+biases and a tied head; LLaMA with linear and with Llama 3 RoPE scaling; Mistral with a sliding window of 4) it writes,
+next to this script:
 
     <name>/model/                 the model as transformers saves it (config.json, model.safetensors, fp32)
     <name>/reference.safetensors  input_ids, attention_mask, position_ids (int64), logits (float32),
@@ -13,7 +14,7 @@ Run from the repository root (needs python3 with torch, transformers and safeten
 
     python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_reference.py
 
-then commit tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/{gpt2,llama,qwen2}. See README.md beside it.
+then commit the folders it wrote (see README.md beside it); --only NAME ... rewrites some of them.
 """
 
 import argparse
