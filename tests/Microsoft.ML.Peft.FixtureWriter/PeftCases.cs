@@ -8,8 +8,7 @@ using Microsoft.ML.Peft.Methods.PrefixTuning;
 using Microsoft.ML.Peft.Methods.PromptTuning;
 using Microsoft.ML.Peft.Methods.PTuning;
 using Microsoft.ML.Peft.Models;
-using Microsoft.ML.Peft.Models.Gpt2;
-using Microsoft.ML.Peft.Models.Llama;
+using Microsoft.ML.Peft.Tests.Decoders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,8 +23,6 @@ namespace Microsoft.ML.Peft.FixtureWriter;
 /// </summary>
 internal static class PeftCases
 {
-    const int Vocab = 97;
-
     public static void Write(string root)
     {
         // Tuner methods (LoRA, IA3) run on a left-padded batch with explicit positions; prompt-learning methods on full rows,
@@ -68,30 +65,17 @@ internal static class PeftCases
         }
     }
 
-    // A tiny random decoder in evaluation mode: GPT-2 (tied head) or LLaMA with grouped-query attention (untied head).
+    // The decoder-method tests' tiny random models, in evaluation mode: GPT-2 (tied head) or LLaMA with grouped-query
+    // attention (untied head), with the config.json that describes them.
     static (nn.Module Module, string ConfigJson, bool Tied) NewBase(string family)
     {
-        torch.manual_seed(11);
         if (family == "gpt2")
         {
-            var gpt2 = new Gpt2Config
-            {
-                VocabSize = Vocab, NPositions = 64, NEmbd = 16, NLayer = 2, NHead = 4, TieWordEmbeddings = true,
-                InitializerRange = 0.3, BosTokenId = 0, EosTokenId = 1,
-            };
-            var model = new Gpt2LMHeadModel(gpt2);
-            model.eval();
-            return (model, gpt2.ToJson(), true);
+            var gpt2 = TinyDecoders.Gpt2Model();
+            return (gpt2, gpt2.Config.ToJson(), gpt2.Config.TieWordEmbeddings);
         }
-        var llama = new LlamaConfig
-        {
-            ModelType = "llama", VocabSize = Vocab, HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 2,
-            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 64, TieWordEmbeddings = false,
-            InitializerRange = 0.3, BosTokenId = new() { 0 }, EosTokenId = new() { 1 }, RmsNormEps = 1e-6,
-        };
-        var decoder = new LlamaForCausalLM(llama);
-        decoder.eval();
-        return (decoder, llama.ToJson(), false);
+        var llama = TinyDecoders.LlamaModel(TinyDecoders.Llama());
+        return (llama, llama.Config.ToJson(), llama.Config.TieWordEmbeddings);
     }
 
     // config.json and model.safetensors as transformers would save them: a tied head is left out of the file.
