@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
 using Microsoft.ML.Peft.Tests.Checkpoints;
-using Microsoft.ML.Peft.Tests.Tokenization;
 using Microsoft.ML.Peft.Tokenization;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -22,7 +21,7 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
 
     static string SampleModel => Path.GetFullPath(Path.Combine(HfReferenceFixture.Root, "..", "..", "..", "..", "samples", "Generation", "Model"));
 
-    static readonly string[] Names = { "gpt2", "llama3_style", "llama2_style", "llama2_style_metaspace", "bert_uncased", "generation_sample" };
+    static readonly string[] Names = TokenizerParityFiles.Names.Append("generation_sample").ToArray();
 
     public static TheoryData<string> Tokenizers => new(Names);
 
@@ -88,27 +87,12 @@ public sealed class TokenizerParityTests(ITestOutputHelper output)
         }
     }
 
-    // Our tokenizer for a case, from the same file Hugging Face read (rebuilt by the tests' own fixture writers).
+    // Our tokenizer for a case, from the same file Hugging Face read.
     static (TransformerTokenizer Tokenizer, string File) Build(string name, string folder)
     {
-        string tokenizerJson = Path.Combine(folder, "tokenizer.json");
-        switch (name)
-        {
-            case "gpt2" or "llama3_style":
-                using (var gpt2 = new Gpt2Fixture())
-                    TokenizerJsonFixtures.Write(name == "gpt2" ? TokenizerJsonFixtures.Gpt2(gpt2, pairMerges: false) : TokenizerJsonFixtures.Llama3Style(gpt2), tokenizerJson);
-                return (HuggingFaceTokenizer.FromDirectory(folder), tokenizerJson);
-            case "llama2_style" or "llama2_style_metaspace":
-                TokenizerJsonFixtures.Write(TokenizerJsonFixtures.TinyLlama2(metaspace: name.EndsWith("metaspace", StringComparison.Ordinal)), tokenizerJson);
-                return (HuggingFaceTokenizer.FromDirectory(folder), tokenizerJson);
-            case "bert_uncased":
-                string vocab = Path.Combine(folder, "vocab.txt");
-                using (var bert = new BertVocabFixture()) File.Copy(bert.VocabPath, vocab);
-                return (BertWordPieceTokenizer.FromVocabFile(vocab), vocab);
-            case "generation_sample":
-                return (PretrainedDecoder.FromDirectory(SampleModel).Tokenizer, Path.Combine(SampleModel, "vocab.json"));
-            default:
-                throw new ArgumentException(name);
-        }
+        if (name == "generation_sample")
+            return (PretrainedDecoder.FromDirectory(SampleModel).Tokenizer, Path.Combine(SampleModel, "vocab.json"));
+        string file = TokenizerParityFiles.Write(name, folder);
+        return (name == "bert_uncased" ? BertWordPieceTokenizer.FromVocabFile(file) : HuggingFaceTokenizer.FromDirectory(folder), file);
     }
 }
