@@ -18,15 +18,7 @@ internal static class RealTokenDifference
     public static double AssertWithin(Tensor ours, Tensor reference, Tensor attentionMask, double tolerance, string what, string where)
     {
         using var scope = NewDisposeScope();
-        Assert.True(ours.shape.SequenceEqual(reference.shape),
-            $"{where}: shape [{string.Join(", ", ours.shape)}], the reference's [{string.Join(", ", reference.shape)}].");
-        long virtualTokens = ours.shape[1] - attentionMask.shape[1];
-        var real = attentionMask.eq(1);
-        if (virtualTokens > 0) real = cat(new[] { ones(real.shape[0], virtualTokens, ScalarType.Bool), real }, 1);
-        Assert.True(real.any().item<bool>(), $"{where}: the attention mask has no real token, so nothing would be compared.");
-
-        var perToken = (ours.to(ScalarType.Float32) - reference.to(ScalarType.Float32)).abs().flatten(2).amax(new long[] { -1 });   // (B, n + T)
-        perToken = perToken.masked_fill(real.logical_not(), 0);
+        var perToken = PerToken(ours, reference, attentionMask, where);
         double max = perToken.max().item<float>();
         if (!(max < tolerance))
         {
@@ -34,5 +26,25 @@ internal static class RealTokenDifference
             Assert.Fail($"{where}: max |{what}| over real tokens is {max:G3} (tolerance {tolerance:G3}), largest at row {flat / length}, position {flat % length}.");
         }
         return max;
+    }
+
+    /// <summary>The largest |ours - reference| over real tokens, without a tolerance (parameters as <see cref="AssertWithin"/>'s).</summary>
+    public static double Max(Tensor ours, Tensor reference, Tensor attentionMask, string where)
+    {
+        using var scope = NewDisposeScope();
+        return PerToken(ours, reference, attentionMask, where).max().item<float>();
+    }
+
+    // (B, n + T) largest difference per token, 0 at padded positions; asserts equal shapes and at least one real token.
+    static Tensor PerToken(Tensor ours, Tensor reference, Tensor attentionMask, string where)
+    {
+        Assert.True(ours.shape.SequenceEqual(reference.shape),
+            $"{where}: shape [{string.Join(", ", ours.shape)}], the reference's [{string.Join(", ", reference.shape)}].");
+        long virtualTokens = ours.shape[1] - attentionMask.shape[1];
+        var real = attentionMask.eq(1);
+        if (virtualTokens > 0) real = cat(new[] { ones(real.shape[0], virtualTokens, ScalarType.Bool), real }, 1);
+        Assert.True(real.any().item<bool>(), $"{where}: the attention mask has no real token, so nothing would be compared.");
+        var perToken = (ours.to(ScalarType.Float32) - reference.to(ScalarType.Float32)).abs().flatten(2).amax(new long[] { -1 });
+        return perToken.masked_fill(real.logical_not(), 0);
     }
 }
