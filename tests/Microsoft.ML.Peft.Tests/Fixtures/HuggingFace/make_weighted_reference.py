@@ -11,7 +11,6 @@ Run from the repository root after make_reference.py (needs torch, transformers,
     python3 tests/Microsoft.ML.Peft.Tests/Fixtures/HuggingFace/make_weighted_reference.py
 """
 
-import json
 import os
 import shutil
 
@@ -20,7 +19,7 @@ from peft import LoraConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-from reference_common import FORMAT_VERSION, HERE, LOGITS_TOLERANCE, versions, write_json
+from reference_common import FORMAT_VERSION, HERE, LOGITS_TOLERANCE, save_adapter, versions, write_json
 
 WEIGHTS = [0.7, -0.4]
 TYPES = ["cat", "linear"]
@@ -50,17 +49,7 @@ def main():
     if os.path.isdir(folder):
         shutil.rmtree(folder)
     adapters = os.path.join(folder, "adapters")
-    model.save_pretrained(adapters)   # "default" at the root, "b" in adapters/b
-    for sub in (adapters, os.path.join(adapters, "b")):
-        readme = os.path.join(sub, "README.md")
-        if os.path.exists(readme):
-            os.remove(readme)
-    for sub in (adapters, os.path.join(adapters, "b")):
-        path = os.path.join(sub, "adapter_config.json")
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-        config["base_model_name_or_path"] = "llama/model"
-        write_json(path, config)
+    save_adapter(model, adapters, base_folder)   # "default" at the root, "b" in adapters/b
     print("saved", sorted(os.listdir(adapters)), sorted(os.listdir(os.path.join(adapters, "b"))))
 
     tensors = dict(inputs)

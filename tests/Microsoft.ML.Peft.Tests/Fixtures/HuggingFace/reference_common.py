@@ -35,12 +35,16 @@ def add_noise(model, seed, scale, trainable_only):
 
 
 def save_adapter(peft_model, folder, base_model_folder):
-    """save_pretrained, then what makes the folder fit to commit: no model-card README (the loader needs none), and
+    """save_pretrained (the "default" adapter at the root of folder, any other in a subfolder named after it), then
+    what makes the folders fit to commit: no model-card README (the loader needs none), and in every adapter config
     base_model_name_or_path relative to this folder's fixtures instead of the absolute path of the machine that ran it."""
     peft_model.save_pretrained(folder)
     os.remove(os.path.join(folder, "README.md"))
-    config_path = os.path.join(folder, "adapter_config.json")
-    with open(config_path, encoding="utf-8") as f:
-        config = json.load(f)
-    config["base_model_name_or_path"] = os.path.relpath(base_model_folder, HERE).replace(os.sep, "/")
-    write_json(config_path, config)
+    for directory, _, files in os.walk(folder):
+        if "adapter_config.json" not in files:
+            continue
+        config_path = os.path.join(directory, "adapter_config.json")
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+        config["base_model_name_or_path"] = os.path.relpath(base_model_folder, HERE).replace(os.sep, "/")
+        write_json(config_path, config)
