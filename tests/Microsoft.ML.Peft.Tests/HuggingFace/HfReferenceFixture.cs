@@ -68,12 +68,11 @@ internal sealed class HfReferenceFixture : IDisposable
     public static HfReferenceFixture Open(string folder)
     {
         var fixture = new HfReferenceFixture(folder);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, JsonFile)));
+        string jsonPath = Path.Combine(folder, JsonFile), tensorsPath = Path.Combine(folder, TensorsFile);
+        using var json = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var root = json.RootElement;
-        JsonElement Field(string name) => root.TryGetProperty(name, out var v) ? v
-            : throw new InvalidDataException($"{Path.Combine(folder, JsonFile)} has no '{name}'.");
-        int version = Field("format_version").GetInt32();
-        if (version != 1) throw new InvalidDataException($"{folder}: fixture format {version}; this reader knows format 1.");
+        JsonElement Field(string name) => FixtureFiles.Field(root, name, jsonPath);
+        FixtureFiles.CheckFormat(root, jsonPath);
         fixture.Name = Field("name").GetString()!;
         fixture.ModelType = Field("model_type").GetString()!;
         fixture.PadTokenId = Field("pad_token_id").GetInt32();
@@ -81,11 +80,10 @@ internal sealed class HfReferenceFixture : IDisposable
         fixture.MaxNewTokens = Field("max_new_tokens").GetInt32();
         fixture.LogitsTolerance = Field("logits_tolerance").GetDouble();
         fixture.RopeTheta = root.TryGetProperty("rope_theta", out var theta) && theta.ValueKind == JsonValueKind.Number ? theta.GetDouble() : null;
-        fixture.Versions = string.Join(", ", Field("versions").EnumerateObject().Select(p => $"{p.Name} {p.Value}"));
+        fixture.Versions = FixtureFiles.Versions(root, jsonPath);
 
-        using var file = SafeTensorsFile.Open(Path.Combine(folder, TensorsFile));
-        Tensor Read(string name) => file.Contains(name) ? file.ReadTensor(name).DetachFromDisposeScope()
-            : throw new InvalidDataException($"{Path.Combine(folder, TensorsFile)} has no tensor '{name}'.");
+        using var file = SafeTensorsFile.Open(tensorsPath);
+        Tensor Read(string name) => FixtureFiles.Tensor(file, name, tensorsPath);
         fixture.InputIds = Read("input_ids");
         fixture.AttentionMask = Read("attention_mask");
         fixture.PositionIds = Read("position_ids");

@@ -41,25 +41,25 @@ internal sealed class PeftInterchangeFixture : IDisposable
     public static PeftInterchangeFixture Open(string folder)
     {
         var fixture = new PeftInterchangeFixture(folder);
-        string jsonPath = Path.Combine(folder, HfReferenceFixture.JsonFile);
+        string jsonPath = Path.Combine(folder, HfReferenceFixture.JsonFile), tensorsPath = Path.Combine(folder, HfReferenceFixture.TensorsFile);
         using var json = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var root = json.RootElement;
-        JsonElement Field(string name) => root.TryGetProperty(name, out var v) ? v : throw new InvalidDataException($"{jsonPath} has no '{name}'.");
-        if (Field("format_version").GetInt32() != 1) throw new InvalidDataException($"{jsonPath}: this reader knows format 1.");
+        JsonElement Field(string name) => FixtureFiles.Field(root, name, jsonPath);
+        FixtureFiles.CheckFormat(root, jsonPath);
         fixture.PeftType = Field("peft_type").GetString()!;
         fixture.LogitsTolerance = Field("logits_tolerance").GetDouble();
-        fixture.Versions = string.Join(", ", Field("versions").EnumerateObject().Select(p => $"{p.Name} {p.Value}"));
+        fixture.Versions = FixtureFiles.Versions(root, jsonPath);
         fixture.BaseFolder = Field("direction").GetString() == FromPeft
             ? Path.Combine(HfReferenceFixture.Root, Field("base_fixture").GetString()!, HfReferenceFixture.ModelFolderName)
             : Path.Combine(folder, "base");
 
-        using var file = SafeTensorsFile.Open(Path.Combine(folder, HfReferenceFixture.TensorsFile));
-        Tensor Read(string name) => file.Contains(name) ? file.ReadTensor(name).DetachFromDisposeScope()
-            : throw new InvalidDataException($"{folder}: reference.safetensors has no tensor '{name}'.");
+        using var file = SafeTensorsFile.Open(tensorsPath);
+        Tensor Read(string name) => FixtureFiles.Tensor(file, name, tensorsPath);
+        Tensor? Optional(string name) => file.Contains(name) ? Read(name) : null;
         fixture.InputIds = Read("input_ids");
         fixture.AttentionMask = Read("attention_mask");
-        fixture.PositionIds = file.Contains("position_ids") ? Read("position_ids") : null;
-        fixture.TokenTypeIds = file.Contains("token_type_ids") ? Read("token_type_ids") : null;
+        fixture.PositionIds = Optional("position_ids");
+        fixture.TokenTypeIds = Optional("token_type_ids");
         fixture.Logits = Read("logits");
         return fixture;
     }

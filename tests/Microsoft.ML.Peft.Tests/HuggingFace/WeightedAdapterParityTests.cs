@@ -25,9 +25,10 @@ public sealed class WeightedAdapterParityTests(ITestOutputHelper output)
     {
         string referencePath = Path.Combine(Folder, HfReferenceFixture.TensorsFile);
         Assert.True(File.Exists(referencePath), HfReferenceFixture.Missing(Folder));
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, HfReferenceFixture.JsonFile)));
-        var weights = json.RootElement.GetProperty("weights").EnumerateArray().Select(w => w.GetDouble()).ToArray();
-        string versions = string.Join(", ", json.RootElement.GetProperty("versions").EnumerateObject().Select(p => $"{p.Name} {p.Value}"));
+        string jsonPath = Path.Combine(Folder, HfReferenceFixture.JsonFile);
+        using var json = JsonDocument.Parse(File.ReadAllText(jsonPath));
+        var weights = FixtureFiles.Field(json.RootElement, "weights", jsonPath).EnumerateArray().Select(w => w.GetDouble()).ToArray();
+        string versions = FixtureFiles.Versions(json.RootElement, jsonPath);
 
         var model = PretrainedDecoder.FromDirectory(Path.Combine(HfReferenceFixture.Root, "llama", HfReferenceFixture.ModelFolderName)).LoadModel();
         var module = (nn.Module)model;
