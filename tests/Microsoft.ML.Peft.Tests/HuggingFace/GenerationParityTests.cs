@@ -57,7 +57,7 @@ public sealed class GenerationParityTests(ITestOutputHelper output)
                 var ours = new TextGenerator(model).GenerateIds(prompts, options);
                 for (int row = 0; row < prompts.Count; row++)
                 {
-                    var theirs = UpToEos(expected, row, eos, fixture.PadTokenId);
+                    var theirs = HfReferenceFixture.UpToEos(expected, row, eos, fixture.PadTokenId, eosFiller: true, $"{folder}/{TensorsFile} {setting}");
                     Assert.True(theirs.SequenceEqual(ours[row]),
                         $"{name} {setting} (cache {(useCache ? "on" : "off")}), row {row}: ours [{string.Join(" ", ours[row])}], " +
                         $"transformers [{string.Join(" ", theirs)}] ({fixture.Versions}).");
@@ -78,18 +78,5 @@ public sealed class GenerationParityTests(ITestOutputHelper output)
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, JsonFile)));
         Assert.True(json.RootElement.GetProperty("settings").TryGetProperty(setting, out var arguments), $"{folder}/{JsonFile} has no setting '{setting}'.");
         return (arguments.Clone(), json.RootElement.GetProperty("eos_token_id").GetInt32());
-    }
-
-    // Row `row` of transformers' (B, N) ids up to and including the first eos. What follows is filler: transformers 5.17
-    // fills a beam that ended early with eos ids up to the length the search reached, and the script pads the rest of
-    // the N columns with pad ids, so the filler must be eos ids, then pad ids.
-    static int[] UpToEos(Tensor generated, int row, int eos, int pad)
-    {
-        var ids = generated[row].data<long>().Select(i => (int)i).ToArray();
-        int end = Array.IndexOf(ids, eos);
-        if (end < 0) return ids;
-        var filler = ids.Skip(end + 1).SkipWhile(i => i == eos);
-        Assert.True(filler.All(i => i == pad), $"row {row} has ids other than eos {eos} then pad {pad} after its eos: {string.Join(" ", ids)}.");
-        return ids[..(end + 1)];
     }
 }

@@ -108,13 +108,23 @@ internal sealed class HfReferenceFixture : IDisposable
     /// Row <paramref name="row"/> of a greedy tensor as a generator reports it: the ids up to and including the first
     /// end-of-sequence id; transformers fills the rest with the pad id, which must then be all that follows.
     /// </summary>
-    public int[] GreedyRow(Tensor greedy, int row)
+    public int[] GreedyRow(Tensor greedy, int row) => UpToEos(greedy, row, EosTokenId, PadTokenId, eosFiller: false, Folder);
+
+    /// <summary>
+    /// Row <paramref name="row"/> of transformers' (B, N) new ids up to and including the first <paramref name="eos"/>.
+    /// What follows is filler: pad ids, or with <paramref name="eosFiller"/> eos ids then pad ids (transformers 5.17
+    /// fills a beam that ended early with eos ids up to the length the search reached).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Other ids follow the end of sequence; <paramref name="where"/> names the fixture.</exception>
+    public static int[] UpToEos(Tensor generated, int row, int eos, int pad, bool eosFiller, string where)
     {
-        var ids = greedy[row].data<long>().Select(i => (int)i).ToArray();
-        int end = Array.IndexOf(ids, EosTokenId);
+        var ids = generated[row].data<long>().Select(i => (int)i).ToArray();
+        int end = Array.IndexOf(ids, eos);
         if (end < 0) return ids;
-        if (ids.Skip(end + 1).Any(i => i != PadTokenId))
-            throw new InvalidDataException($"{Folder}: greedy row {row} has ids other than pad {PadTokenId} after eos {EosTokenId}: {string.Join(" ", ids)}.");
+        var filler = ids.Skip(end + 1);
+        if (eosFiller) filler = filler.SkipWhile(i => i == eos);
+        if (filler.Any(i => i != pad))
+            throw new InvalidDataException($"{where}: row {row} has ids other than {(eosFiller ? $"eos {eos} then " : "")}pad {pad} after eos {eos}: {string.Join(" ", ids)}.");
         return ids[..(end + 1)];
     }
 
