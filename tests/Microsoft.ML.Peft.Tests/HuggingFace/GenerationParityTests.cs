@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
 using Microsoft.ML.Peft.Generation;
+using Microsoft.ML.Peft.Models;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -40,35 +41,29 @@ public sealed class GenerationParityTests(ITestOutputHelper output)
         var expected = file.ReadTensor(setting);   // (B, max_new_tokens), pad after eos
         Assert.True(file.ReadTensor("input_ids").eq(fixture.InputIds).all().item<bool>(), $"{folder}: {TensorsFile} was written for another batch.");
 
-        var model = PretrainedDecoder.FromDirectory(fixture.ModelFolder).LoadModel();
-        try
+        using var module = (nn.Module)PretrainedDecoder.FromDirectory(fixture.ModelFolder).LoadModel();
+        var model = (ICausalLM)module;
+        var prompts = fixture.Prompts();
+        foreach (bool useCache in new[] { true, false })
         {
-            var prompts = fixture.Prompts();
-            foreach (bool useCache in new[] { true, false })
+            var options = new GenerationOptions
             {
-                var options = new GenerationOptions
-                {
-                    MaxNewTokens = (int)expected.shape[1], UseCache = useCache, EosTokenIds = new[] { eos }, PadTokenId = fixture.PadTokenId,
-                    NumBeams = arguments.GetProperty("num_beams").GetInt32(),
-                    LengthPenalty = arguments.TryGetProperty("length_penalty", out var lp) ? lp.GetDouble() : 1.0,
-                    EarlyStopping = arguments.TryGetProperty("early_stopping", out var es) && es.GetBoolean(),
-                    RepetitionPenalty = arguments.TryGetProperty("repetition_penalty", out var rp) ? rp.GetDouble() : 1.0,
-                };
-                var ours = new TextGenerator(model).GenerateIds(prompts, options);
-                for (int row = 0; row < prompts.Count; row++)
-                {
-                    var theirs = HfReferenceFixture.UpToEos(expected, row, eos, fixture.PadTokenId, eosFiller: true, $"{folder}/{TensorsFile} {setting}");
-                    Assert.True(theirs.SequenceEqual(ours[row]),
-                        $"{name} {setting} (cache {(useCache ? "on" : "off")}), row {row}: ours [{string.Join(" ", ours[row])}], " +
-                        $"transformers [{string.Join(" ", theirs)}] ({fixture.Versions}).");
-                }
+                MaxNewTokens = (int)expected.shape[1], UseCache = useCache, EosTokenIds = new[] { eos }, PadTokenId = fixture.PadTokenId,
+                NumBeams = arguments.GetProperty("num_beams").GetInt32(),
+                LengthPenalty = arguments.TryGetProperty("length_penalty", out var lp) ? lp.GetDouble() : 1.0,
+                EarlyStopping = arguments.TryGetProperty("early_stopping", out var es) && es.GetBoolean(),
+                RepetitionPenalty = arguments.TryGetProperty("repetition_penalty", out var rp) ? rp.GetDouble() : 1.0,
+            };
+            var ours = new TextGenerator(model).GenerateIds(prompts, options);
+            for (int row = 0; row < prompts.Count; row++)
+            {
+                var theirs = HfReferenceFixture.UpToEos(expected, row, eos, fixture.PadTokenId, eosFiller: true, $"{folder}/{TensorsFile} {setting}");
+                Assert.True(theirs.SequenceEqual(ours[row]),
+                    $"{name} {setting} (cache {(useCache ? "on" : "off")}), row {row}: ours [{string.Join(" ", ours[row])}], " +
+                    $"transformers [{string.Join(" ", theirs)}] ({fixture.Versions}).");
             }
-            output.WriteLine($"{name} {setting}: {prompts.Count} rows equal, cache on and off");
         }
-        finally
-        {
-            ((nn.Module)model).Dispose();
-        }
+        output.WriteLine($"{name} {setting}: {prompts.Count} rows equal, cache on and off");
     }
 
     // The generate() arguments of one setting, and the end-of-sequence id the fixture used (a frequent token, so that

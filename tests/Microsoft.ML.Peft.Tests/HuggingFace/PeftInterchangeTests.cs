@@ -57,23 +57,15 @@ public sealed class PeftInterchangeTests(ITestOutputHelper output)
         using var fixture = PeftInterchangeFixture.Open(folder);
         string where = $"{direction}/{name} (written by {fixture.Versions})";
 
-        var model = PretrainedDecoder.FromDirectory(fixture.BaseFolder).LoadModel();
-        var module = (nn.Module)model;
-        try
-        {
-            var peft = PeftMethods.Load(module, fixture.AdapterFolder);   // strict: a key or field we cannot place throws
-            Assert.Equal(fixture.PeftType, peft.PeftType);
-            module.eval();
-            double max;
-            using (no_grad())
-            using (var scope = NewDisposeScope())
-                max = RealTokenDifference.AssertWithin(model.forward(fixture.InputIds, fixture.AttentionMask, fixture.PositionIds),
-                    fixture.Logits, fixture.AttentionMask, fixture.LogitsTolerance, "ours - PEFT", where);
-            output.WriteLine($"{where}: {fixture.PeftType}, max |ours - PEFT| {max:G3} over real tokens");
-        }
-        finally
-        {
-            module.Dispose();
-        }
+        using var module = (nn.Module)PretrainedDecoder.FromDirectory(fixture.BaseFolder).LoadModel();
+        var model = (ICausalLM)module;
+        var peft = PeftMethods.Load(module, fixture.AdapterFolder);   // strict: a key or field we cannot place throws
+        Assert.Equal(fixture.PeftType, peft.PeftType);
+        module.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        double max = RealTokenDifference.AssertWithin(model.forward(fixture.InputIds, fixture.AttentionMask, fixture.PositionIds),
+            fixture.Logits, fixture.AttentionMask, fixture.LogitsTolerance, "ours - PEFT", where);
+        output.WriteLine($"{where}: {fixture.PeftType}, max |ours - PEFT| {max:G3} over real tokens");
     }
 }

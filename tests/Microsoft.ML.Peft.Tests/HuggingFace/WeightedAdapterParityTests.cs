@@ -30,29 +30,22 @@ public sealed class WeightedAdapterParityTests(ITestOutputHelper output)
         var weights = FixtureFiles.Field(json.RootElement, "weights", jsonPath).EnumerateArray().Select(w => w.GetDouble()).ToArray();
         string versions = FixtureFiles.Versions(json.RootElement, jsonPath);
 
-        var model = PretrainedDecoder.FromDirectory(Path.Combine(HfReferenceFixture.Root, "llama", HfReferenceFixture.ModelFolderName)).LoadModel();
-        var module = (nn.Module)model;
-        try
-        {
-            string adapters = Path.Combine(Folder, "adapters");
-            var lora = (LoraModel)PeftMethods.Load(module, adapters);   // PEFT's "default" adapter at the root
-            lora.LoadAdapter(Path.Combine(adapters, "b"), "b");
-            lora.AddWeightedAdapter(new[] { "default", "b" }, weights, "combined", type);
-            lora.SetAdapter("combined");
-            module.eval();
+        using var module = (nn.Module)PretrainedDecoder.FromDirectory(Path.Combine(HfReferenceFixture.Root, "llama", HfReferenceFixture.ModelFolderName)).LoadModel();
+        var model = (ICausalLM)module;
+        string adapters = Path.Combine(Folder, "adapters");
+        var lora = (LoraModel)PeftMethods.Load(module, adapters);   // PEFT's "default" adapter at the root
+        lora.LoadAdapter(Path.Combine(adapters, "b"), "b");
+        lora.AddWeightedAdapter(new[] { "default", "b" }, weights, "combined", type);
+        lora.SetAdapter("combined");
+        module.eval();
 
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            using var reference = SafeTensorsFile.Open(referencePath);
-            var mask = reference.ReadTensor("attention_mask");
-            var logits = model.forward(reference.ReadTensor("input_ids"), mask, reference.ReadTensor("position_ids"));
-            double max = RealTokenDifference.AssertWithin(logits, reference.ReadTensor($"logits_{name}"), mask, 1e-4,
-                "ours - PEFT", $"weighted {name} (written by {versions})");
-            output.WriteLine($"add_weighted_adapter {name}: max |ours - PEFT| {max:G3} over real tokens");
-        }
-        finally
-        {
-            module.Dispose();
-        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var reference = SafeTensorsFile.Open(referencePath);
+        var mask = reference.ReadTensor("attention_mask");
+        var logits = model.forward(reference.ReadTensor("input_ids"), mask, reference.ReadTensor("position_ids"));
+        double max = RealTokenDifference.AssertWithin(logits, reference.ReadTensor($"logits_{name}"), mask, 1e-4,
+            "ours - PEFT", $"weighted {name} (written by {versions})");
+        output.WriteLine($"add_weighted_adapter {name}: max |ours - PEFT| {max:G3} over real tokens");
     }
 }
