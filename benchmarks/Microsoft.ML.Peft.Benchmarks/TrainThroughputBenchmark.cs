@@ -196,13 +196,19 @@ sealed class TrainThroughputBenchmark : IBenchmark
             $"step_ms={stepSeconds * 1e3:F1} matmul_ms={matmulSeconds * 1e3:F1} mfu_bound={mfuBound:F3} jit_ms={jitMs:F0}"));
     }
 
-    /// <summary>Matmul FLOPs of one example's forward pass: the linear layers (2 x weights x tokens) plus attention scores and mixing.</summary>
+    /// <summary>
+    /// Matmul FLOPs of one example's forward pass: the linear layers (2 x weights x tokens) plus attention scores and
+    /// mixing. The classifier reads one position, so the last layer computes its keys and values for every token and the
+    /// rest (query, output dense, FFN, attention) for that one position (BertEncoder's firstTokenOnly).
+    /// </summary>
     static double ForwardFlopsPerExample(BertConfig c, int seq)
     {
         double h = c.HiddenSize, ffn = c.IntermediateSize;
-        double linear = c.NumHiddenLayers * (4 * h * h + 2 * h * ffn) * 2 * seq;
-        double attention = c.NumHiddenLayers * 2 * (2.0 * seq * seq * h);
-        return linear + attention;
+        double Layer(int queries) =>
+            2 * (h * h) * 2 * seq                          // key and value projections
+            + (2 * h * h + 2 * h * ffn) * 2 * queries     // query, output dense, FFN up and down
+            + 2 * (2.0 * queries * seq * h);              // scores and mixing
+        return (c.NumHiddenLayers - 1) * Layer(seq) + Layer(1);
     }
 
     sealed record Options(int Steps, int Warmup, int Batch, int Seq, int Rounds, string? Method, string? DType, bool Paired = false)

@@ -17,7 +17,9 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// forward = 4 linears h→h, h→f, f→h, q·kᵀ and p·v (plus LoRA's x·Aᵀ and (xAᵀ)·Bᵀ per target); the backward of every
 /// method that trains below the head = the input gradient of each linear (g·W) and the 4 attention products, except
 /// layer 0's q/k/v input gradients when the embeddings are frozen; full fine-tuning adds each linear's weight
-/// gradient (gᵀ·x), LoRA its factors' gradients. The classifier head and embeddings are negligible and left out.
+/// gradient (gᵀ·x), LoRA its factors' gradients. The classifier head and embeddings are negligible and left out. The
+/// last layer computes only the position the head reads, so its products other than the key and value projections
+/// have one row per sequence (see <see cref="LayerProducts"/>).
 /// </remarks>
 static class TrainingMatmulBound
 {
@@ -43,51 +45,63 @@ static class TrainingMatmulBound
     /// <summary>The step's products, each a closure over operands allocated here once (in the caller's dispose scope).</summary>
     static List<Func<Tensor>> Build(BertConfig c, int batch, int seq, string method, ScalarType dtype, int rank)
     {
-        long n = (long)batch * seq, h = c.HiddenSize, f = c.IntermediateSize, heads = c.NumAttentionHeads, d = c.HeadDim;
-        Tensor Random(params long[] shape) => randn(shape).to(dtype);
-        var x = Random(n, h); var xf = Random(n, f);                  // layer inputs: (N, h) and the FFN's (N, f)
-        var gh = Random(n, h); var gf = Random(n, f);                 // output gradients of the same shapes
-        var wHH = Random(h, h); var wFH = Random(f, h); var wHF = Random(h, f); var biasH = Random(h); var biasF = Random(f);
-        var q = Random(batch, heads, seq, d); var p = Random(batch, heads, seq, seq);  // per-head q (k, v alike) and probabilities
-        var a = Random(rank, h); var b = Random(h, rank); var xa = Random(n, rank);  // LoRA factors and x·Aᵀ
-
-        var forward = new List<Func<Tensor>>
-        {
-            () => nn.functional.linear(x, wHH, biasH), () => nn.functional.linear(x, wHH, biasH),
-            () => nn.functional.linear(x, wHH, biasH), () => nn.functional.linear(x, wHH, biasH),
-            () => nn.functional.linear(x, wFH, biasF), () => nn.functional.linear(xf, wHF, biasH),
-            () => matmul(q, q.transpose(-1, -2)), () => matmul(p, q),
-        };
-        var attentionBackward = new List<Func<Tensor>>
-        {
-            () => matmul(q, q.transpose(-1, -2)), () => matmul(p.transpose(-1, -2), q),  // ∂p = g·vᵀ, ∂v = pᵀ·g
-            () => matmul(p, q), () => matmul(p.transpose(-1, -2), q),                    // ∂q = ∂s·k, ∂k = ∂sᵀ·q
-        };
-        Func<Tensor> qkvInputGradient = () => matmul(gh, wHH);
-        var otherInputGradients = new List<Func<Tensor>> { () => matmul(gh, wHH), () => matmul(gf, wFH), () => matmul(gh, wHF) };  // output dense, FFN up, FFN down
-        var weightGradients = new List<Func<Tensor>>
-        {
-            () => matmul(gh.t(), x), () => matmul(gh.t(), x), () => matmul(gh.t(), x), () => matmul(gh.t(), x),
-            () => matmul(gf.t(), x), () => matmul(gh.t(), xf),
-        };
-        var loraPerTarget = new List<Func<Tensor>>
-        {
-            () => nn.functional.linear(x, a), () => nn.functional.linear(xa, b),             // forward
-            () => matmul(gh, b), () => matmul(xa, a),                                          // ∂(xAᵀ) = g·B, its input gradient
-            () => matmul(gh.t(), xa), () => matmul(xa.t(), x),                                 // ∂B, ∂A
-        };
-
         var step = new List<Func<Tensor>>();
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
-            step.AddRange(forward);
-            step.AddRange(attentionBackward);
-            step.AddRange(otherInputGradients);
+            // The classification head reads one position, so the last block computes queries and everything after
+            // attention for that position alone (BertEncoder's firstTokenOnly); its keys and values still cover the sequence.
+            int queries = layer == c.NumHiddenLayers - 1 ? 1 : seq;
             // Frozen embeddings (LoRA) need no gradient below layer 0's projections.
-            if (method == "full" || layer > 0) step.AddRange(Enumerable.Repeat(qkvInputGradient, 3));
-            if (method == "full") step.AddRange(weightGradients);
-            if (method == "lora") step.AddRange(loraPerTarget.Concat(loraPerTarget));  // query and value
+            bool qkvInputGradients = method == "full" || layer > 0;
+            step.AddRange(LayerProducts(c, batch, seq, queries, method, dtype, rank, qkvInputGradients));
         }
         return step;
+    }
+
+    /// <summary>
+    /// One block's products when <paramref name="queries"/> of the <paramref name="seq"/> positions get a query and an
+    /// output: N = batch × seq rows for the key and value projections, Nq = batch × queries rows for the rest.
+    /// </summary>
+    static List<Func<Tensor>> LayerProducts(BertConfig c, int batch, int seq, int queries, string method, ScalarType dtype, int rank, bool qkvInputGradients)
+    {
+        long n = (long)batch * seq, nq = (long)batch * queries, h = c.HiddenSize, f = c.IntermediateSize, heads = c.NumAttentionHeads, d = c.HeadDim;
+        Tensor Random(params long[] shape) => randn(shape).to(dtype);
+        var x = Random(n, h); var gh = Random(n, h);                                   // all rows: input and output gradient
+        var xq = Random(nq, h); var ghq = Random(nq, h);                               // query rows
+        var xf = Random(nq, f); var gf = Random(nq, f);                                // the FFN's rows
+        var wHH = Random(h, h); var wFH = Random(f, h); var wHF = Random(h, f); var biasH = Random(h); var biasF = Random(f);
+        var k = Random(batch, heads, seq, d); var q = Random(batch, heads, queries, d); // per-head keys (values alike) and queries
+        var p = Random(batch, heads, queries, seq);                                     // probabilities
+        var a = Random(rank, h); var b = Random(h, rank); var xa = Random(n, rank); var xqa = Random(nq, rank);  // LoRA factors, x·Aᵀ
+
+        var products = new List<Func<Tensor>>
+        {
+            // forward: q, k, v, output dense, FFN up and down; scores and mixing
+            () => nn.functional.linear(xq, wHH, biasH), () => nn.functional.linear(x, wHH, biasH),
+            () => nn.functional.linear(x, wHH, biasH), () => nn.functional.linear(xq, wHH, biasH),
+            () => nn.functional.linear(xq, wFH, biasF), () => nn.functional.linear(xf, wHF, biasH),
+            () => matmul(q, k.transpose(-1, -2)), () => matmul(p, k),
+            // attention backward: ∂p = g·vᵀ, ∂v = pᵀ·g, ∂q = ∂s·k, ∂k = ∂sᵀ·q
+            () => matmul(q, k.transpose(-1, -2)), () => matmul(p.transpose(-1, -2), q),
+            () => matmul(p, k), () => matmul(p.transpose(-1, -2), q),
+            // input gradients of the output dense, FFN up and FFN down
+            () => matmul(ghq, wHH), () => matmul(gf, wFH), () => matmul(ghq, wHF),
+        };
+        if (qkvInputGradients) products.AddRange(new Func<Tensor>[] { () => matmul(ghq, wHH), () => matmul(gh, wHH), () => matmul(gh, wHH) });
+        if (method == "full")
+            products.AddRange(new Func<Tensor>[]  // weight gradients gᵀ·x: q, k, v, output dense, FFN up, FFN down
+            {
+                () => matmul(ghq.t(), xq), () => matmul(gh.t(), x), () => matmul(gh.t(), x), () => matmul(ghq.t(), xq),
+                () => matmul(gf.t(), xq), () => matmul(ghq.t(), xf),
+            });
+        if (method == "lora")
+            foreach (var (input, inputA, gradient) in new[] { (xq, xqa, ghq), (x, xa, gh) })  // query (its rows) and value (all)
+                products.AddRange(new Func<Tensor>[]
+                {
+                    () => nn.functional.linear(input, a), () => nn.functional.linear(inputA, b),  // forward
+                    () => matmul(gradient, b), () => matmul(inputA, a),                        // ∂(xAᵀ) = g·B, its input gradient
+                    () => matmul(gradient.t(), inputA), () => matmul(inputA.t(), input),       // ∂B, ∂A
+                });
+        return products;
     }
 }

@@ -22,10 +22,18 @@ public sealed class BertAttention : nn.Module
     }
 
     /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
+    /// <param name="hidden">(B, T, hidden) input states.</param>
+    /// <param name="mask">Boolean key mask, as in <see cref="BertSelfAttention.forward"/>.</param>
+    /// <param name="prefix">Optional key/value prefix (prefix tuning).</param>
+    /// <param name="firstTokenOnly">
+    /// Whether only the first position's output is wanted: it then attends over every key as usual, but the output
+    /// projection and residual run on that position alone, and the result is (B, 1, hidden).
+    /// </param>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null, bool firstTokenOnly = false)
     {
-        using var context = self.forward(hidden, mask, prefix);
-        return output.forward(context, hidden);
+        using var first = firstTokenOnly ? hidden.narrow(1, 0, 1).contiguous() : null;  // (B, 1, hidden)
+        using var context = self.forward(hidden, mask, prefix, first);
+        return output.forward(context, first ?? hidden);
     }
 }
 

@@ -19,11 +19,16 @@ public sealed class BertEncoder : nn.Module
     /// <summary>The blocks, in order.</summary>
     public IList<BertLayer> Layers => layer;
 
-    /// <summary>(B, T, hidden) to (B, T, hidden).</summary>
+    /// <summary>(B, T, hidden) to (B, T, hidden), or to (B, 1, hidden) with <paramref name="firstTokenOnly"/>.</summary>
     /// <param name="hidden">(B, T, hidden) embedded input.</param>
     /// <param name="mask">Boolean key mask, as in <see cref="BertSelfAttention.forward"/>.</param>
     /// <param name="prefixes">Optional per-block key/value prefixes (prefix tuning), one per block.</param>
-    public Tensor forward(Tensor hidden, Tensor? mask, IReadOnlyList<KeyValuePrefix>? prefixes = null)
+    /// <param name="firstTokenOnly">
+    /// Whether only the first position's final state is wanted (a classification head's [CLS] or &lt;s&gt;): the last
+    /// block then computes that position alone (see <see cref="BertAttention.forward"/>): the same state as the full
+    /// forward, without the last block's work other than its keys and values.
+    /// </param>
+    public Tensor forward(Tensor hidden, Tensor? mask, IReadOnlyList<KeyValuePrefix>? prefixes = null, bool firstTokenOnly = false)
     {
         // Without autograd, each block's intermediates can go as soon as the block is done:
         // a dispose scope per block keeps inference memory at one block's worth.
@@ -32,9 +37,10 @@ public sealed class BertEncoder : nn.Module
         {
             var block = layer[i];
             var prefix = prefixes?[i];
-            if (!freeEachBlock) { hidden = block.forward(hidden, mask, prefix); continue; }
+            bool firstOnly = firstTokenOnly && i == layer.Count - 1;
+            if (!freeEachBlock) { hidden = block.forward(hidden, mask, prefix, firstOnly); continue; }
             using var scope = NewDisposeScope();
-            hidden = block.forward(hidden, mask, prefix).MoveToOuterDisposeScope();
+            hidden = block.forward(hidden, mask, prefix, firstOnly).MoveToOuterDisposeScope();
         }
         return hidden;
     }

@@ -48,7 +48,7 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
     /// <inheritdoc/>
     public Tensor Logits(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
     {
-        var pooled = bert.forward(inputIds, attentionMask, tokenTypeIds).PoolerOutput!;
+        var pooled = bert.forward(inputIds, attentionMask, tokenTypeIds, firstTokenOnly: true).PoolerOutput!;  // [CLS] only
         return classifier.call(dropout.forward(pooled));
     }
 }
@@ -81,7 +81,7 @@ public sealed class RobertaForSequenceClassification : nn.Module, ISequenceClass
 
     /// <inheritdoc/>
     public Tensor Logits(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null) =>
-        classifier.forward(roberta.forward(inputIds, attentionMask, tokenTypeIds).LastHiddenState);
+        classifier.forward(roberta.forward(inputIds, attentionMask, tokenTypeIds, firstTokenOnly: true).LastHiddenState);  // <s> only
 }
 
 /// <summary>RoBERTa's head: <c>out_proj(dropout(tanh(dense(dropout(h[:, 0])))))</c>.</summary>

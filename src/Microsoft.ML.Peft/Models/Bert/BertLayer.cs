@@ -23,11 +23,14 @@ public sealed class BertLayer : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null)
+    /// <summary>
+    /// (B, T, hidden) to (B, T, hidden), or to (B, 1, hidden) with <paramref name="firstTokenOnly"/> (see
+    /// <see cref="BertAttention.forward"/>); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.
+    /// </summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null, bool firstTokenOnly = false)
     {
         // Each intermediate is released once consumed, so inference holds one (B, T, intermediate) tensor, not two.
-        using var attended = attention.forward(hidden, mask, prefix);
+        using var attended = attention.forward(hidden, mask, prefix, firstTokenOnly);
         using var expanded = intermediate.forward(attended);
         return output.forward(expanded, attended);
     }

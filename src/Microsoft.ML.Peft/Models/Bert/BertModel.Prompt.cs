@@ -45,10 +45,10 @@ public sealed partial class BertModel
     /// <summary>
     /// The forward with a prompt, as Hugging Face PEFT runs it: virtual tokens go before the whole input (so before
     /// [CLS]; the pooler and RoBERTa's head then read virtual token 0), the attention mask gains n ones in front and the
-    /// token types n zeros; prefixes are handed to every block. Returns (B, n + T, hidden) with
-    /// <see cref="BertOutput.VirtualTokens"/> = n.
+    /// token types n zeros; prefixes are handed to every block. Returns (B, n + T, hidden), or (B, 1, hidden) with
+    /// <paramref name="firstTokenOnly"/>, with <see cref="BertOutput.VirtualTokens"/> = n.
     /// </summary>
-    BertOutput PromptedForward(IBertPrompt prompt, Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)
+    BertOutput PromptedForward(IBertPrompt prompt, Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, bool firstTokenOnly)
     {
         long batch = inputIds.shape[0];
         var device = inputIds.device;
@@ -76,8 +76,8 @@ public sealed partial class BertModel
             hidden = embeddings.forward(ids, types, embeds);
         }
         var mask = attentionMask is null ? null : KeyMask(attentionMask);
-        hidden = encoder.forward(hidden, mask, prompt.KeyValuePrefixes(batch));
+        hidden = encoder.forward(hidden, mask, prompt.KeyValuePrefixes(batch), firstTokenOnly);
         var pooled = pooler?.forward(hidden);
-        return new BertOutput(hidden.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope()) { VirtualTokens = n };
+        return new BertOutput(hidden.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope()) { VirtualTokens = n, FirstTokenOnly = firstTokenOnly };
     }
 }

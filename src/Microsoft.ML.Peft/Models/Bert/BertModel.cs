@@ -3,15 +3,21 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Peft.Models.Bert;
 
 /// <summary>What the encoder returns.</summary>
-/// <param name="LastHiddenState">(B, T, hidden) contextual token states.</param>
+/// <param name="LastHiddenState">(B, T, hidden) contextual token states; (B, 1, hidden) when <see cref="FirstTokenOnly"/>.</param>
 /// <param name="PoolerOutput">(B, hidden) tanh-projected first token, or null when the model has no pooler.</param>
 public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput)
 {
     /// <summary>Number of virtual tokens (prompt tuning, P-Tuning) at the front of <see cref="LastHiddenState"/>; 0 without a prompt.</summary>
     public int VirtualTokens { get; init; }
 
+    /// <summary>Whether only the first position's state was computed (see <see cref="BertModel.forward"/>).</summary>
+    public bool FirstTokenOnly { get; init; }
+
     /// <summary>(B, T, hidden): the states of the real tokens, without the <see cref="VirtualTokens"/> in front (a view).</summary>
-    public Tensor TokenStates() => LastHiddenState.narrow(1, VirtualTokens, LastHiddenState.shape[1] - VirtualTokens);
+    /// <exception cref="InvalidOperationException">Only the first position's state was computed.</exception>
+    public Tensor TokenStates() => FirstTokenOnly
+        ? throw new InvalidOperationException("This output holds only the first position's state (firstTokenOnly); encode without it for every token's state.")
+        : LastHiddenState.narrow(1, VirtualTokens, LastHiddenState.shape[1] - VirtualTokens);
 }
 
 /// <summary>
@@ -51,13 +57,18 @@ public sealed partial class BertModel : nn.Module
     /// <param name="inputIds">(B, T) int64 token ids.</param>
     /// <param name="attentionMask">(B, T) 1 for real tokens, 0 for padding; all ones when null.</param>
     /// <param name="tokenTypeIds">(B, T) segment ids; zeros when null.</param>
-    public BertOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    /// <param name="firstTokenOnly">
+    /// Whether only the first position's state is wanted, as by the pooler and the classification heads: the last block
+    /// then computes that position alone (<see cref="BertEncoder.forward"/>), the pooler output is the same, and
+    /// <see cref="BertOutput.LastHiddenState"/> is (B, 1, hidden). With a prompt, the first position is virtual token 0.
+    /// </param>
+    public BertOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, bool firstTokenOnly = false)
     {
-        if (Prompt is not null) return PromptedForward(Prompt, inputIds, attentionMask, tokenTypeIds);  // BertModel.Prompt.cs
+        if (Prompt is not null) return PromptedForward(Prompt, inputIds, attentionMask, tokenTypeIds, firstTokenOnly);  // BertModel.Prompt.cs
         var hidden = embeddings.forward(inputIds, tokenTypeIds);
         using var mask = attentionMask is null ? null : KeyMask(attentionMask);
-        hidden = encoder.forward(hidden, mask);
-        return new BertOutput(hidden, pooler?.forward(hidden));
+        hidden = encoder.forward(hidden, mask, firstTokenOnly: firstTokenOnly);
+        return new BertOutput(hidden, pooler?.forward(hidden)) { FirstTokenOnly = firstTokenOnly };
     }
 
     /// <summary>(B, T) 0/1 mask to the (B, 1, 1, T) boolean key mask that attention broadcasts over heads and queries.</summary>

@@ -1,0 +1,128 @@
+using Microsoft.ML.Peft.Methods;
+using Microsoft.ML.Peft.Methods.Adapters;
+using Microsoft.ML.Peft.Methods.IA3;
+using Microsoft.ML.Peft.Methods.Lora;
+using Microsoft.ML.Peft.Methods.PrefixTuning;
+using Microsoft.ML.Peft.Methods.PromptTuning;
+using Microsoft.ML.Peft.Methods.PTuning;
+using Microsoft.ML.Peft.Models.Bert;
+using static Microsoft.ML.Peft.Tests.Methods.Lora.LoraTestModels;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Peft.Tests.Models;
+
+/// <summary>
+/// The classification heads encode with <c>firstTokenOnly</c>: the last block computes only the position the head
+/// reads. These tests hold it to the full forward: the same first-position state and pooler output, and the same
+/// gradient for every parameter each method trains.
+/// </summary>
+public class FirstTokenOnlyTests
+{
+    static readonly Dictionary<string, Func<IPeftMethodOptions?>> Methods = new()
+    {
+        ["full"] = () => null,
+        ["lora"] = () => new LoraOptions { Rank = 4, Alpha = 8 },
+        ["prompt"] = () => new PromptTuningOptions { NumVirtualTokens = 3 },
+        ["p-tuning"] = () => new PTuningOptions { NumVirtualTokens = 3 },
+        ["prefix"] = () => new PrefixTuningOptions { NumVirtualTokens = 3 },
+        ["houlsby"] = () => new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Houlsby, ReductionFactor = 4 },
+        ["parallel"] = () => new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Parallel, ReductionFactor = 4 },
+        ["ia3"] = () => new IA3Options(),
+    };
+
+    public static TheoryData<string, string, bool> Cases()
+    {
+        var cases = new TheoryData<string, string, bool>();
+        foreach (string method in Methods.Keys)
+            foreach (string modelType in new[] { "bert", "roberta" })
+                foreach (bool training in new[] { false, true })
+                    cases.Add(method, modelType, training);
+        return cases;
+    }
+
+    /// <param name="training">
+    /// Train mode runs the training kernels (the fused softmax-dropout attention node, the residual dropout); its
+    /// dropout probabilities are 1e-12, active but in effect never dropping, so that both forwards compute the same.
+    /// </param>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void It_gives_the_full_forwards_first_state_pooler_output_and_gradients(string method, string modelType, bool training)
+    {
+        using var scope = NewDisposeScope();
+        var model = training ? NearlyDropoutFreeClassifier(modelType) : Classifier(modelType, layers: 3);
+        Methods[method]()?.Apply(model);
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        using (no_grad())
+            foreach (var (_, p) in trainable) p.add_(randn_like(p) * 0.1);  // no zero-initialised factor hides a gradient
+
+        // Two sequences, the second right-padded; BERT also gets a second segment.
+        long pad = modelType == "roberta" ? 1 : 0;
+        var ids = tensor(new long[] { 2, 7, 9, 11, 3, 5, 4, 6, 8, 3, pad, pad }, new long[] { 2, 6 });
+        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, new long[] { 2, 6 });
+        var types = modelType == "bert" ? tensor(new long[] { 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0 }, new long[] { 2, 6 }) : null;
+        var encoder = ((ISequenceClassifier)model).Encoder;
+        var direction = randn(2, 32);  // the loss is the first state (or pooler output) along fixed directions
+
+        var (fullState, fullGradients) = FirstStateAndGradients(() => encoder.forward(ids, mask, types));
+        var (firstState, firstGradients) = FirstStateAndGradients(() => encoder.forward(ids, mask, types, firstTokenOnly: true));
+
+        Assert.True(firstState.allclose(fullState, rtol: 0, atol: 1e-5), $"first state differs by {(firstState - fullState).abs().max().item<float>():E2}");
+        Assert.Equal(fullGradients.Keys, firstGradients.Keys);
+        Assert.NotEmpty(fullGradients);
+        foreach (var (name, full) in fullGradients)
+        {
+            double scale = Math.Max(full.abs().max().item<float>(), 1e-3);
+            float difference = (firstGradients[name] - full).abs().max().item<float>();
+            Assert.True(difference <= 1e-4 * scale, $"{name}: gradient differs by {difference:E2} (largest entry {scale:E2})");
+        }
+
+        (Tensor State, Dictionary<string, Tensor> Gradients) FirstStateAndGradients(Func<BertOutput> forward)
+        {
+            foreach (var (_, p) in trainable) p.grad = null;
+            var output = forward();
+            var state = output.PoolerOutput ?? output.LastHiddenState.select(1, 0);  // what the heads read: (2, 32)
+            (state * direction).sum().backward();
+            return (state.detach(), trainable.Where(p => p.parameter.grad is not null).ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+        }
+    }
+
+    static nn.Module NearlyDropoutFreeClassifier(string modelType)
+    {
+        manual_seed(1);
+        var config = TinyBert.Config(modelType, layers: 3);
+        config.HiddenDropoutProb = config.AttentionProbsDropoutProb = 1e-12;
+        nn.Module model = modelType == "roberta" ? new RobertaForSequenceClassification(config, 3) : new BertForSequenceClassification(config, 3);
+        model.train();
+        return model;
+    }
+
+    [Fact]
+    public void The_last_state_is_one_position_and_token_states_are_refused()
+    {
+        using var scope = NewDisposeScope();
+        var model = (ISequenceClassifier)Classifier(layers: 2);
+        using var noGrad = no_grad();
+        var output = model.Encoder.forward(Ids(), firstTokenOnly: true);
+        Assert.Equal(new long[] { 2, 1, 32 }, output.LastHiddenState.shape);
+        Assert.True(output.FirstTokenOnly);
+        var error = Assert.Throws<InvalidOperationException>(() => output.TokenStates());
+        Assert.Contains("firstTokenOnly", error.Message);
+    }
+
+    [Fact]
+    public void A_per_query_mask_keeps_the_first_querys_row()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var encoder = new BertEncoder(TinyBert.Config(layers: 2));
+        encoder.eval();
+        var hidden = randn(2, 5, 32);
+        // (B, 1, T, T): each query sees a different set of keys, itself always included.
+        var mask = (rand(2, 1, 5, 5) > 0.4).logical_or(eye(5, dtype: ScalarType.Bool));
+        using var noGrad = no_grad();
+        var full = encoder.forward(hidden, mask).narrow(1, 0, 1);
+        var first = encoder.forward(hidden, mask, firstTokenOnly: true);
+        Assert.Equal(full.shape, first.shape);
+        Assert.True(first.allclose(full, rtol: 0, atol: 1e-5), $"differs by {(first - full).abs().max().item<float>():E2}");
+    }
+}
