@@ -19,7 +19,7 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// layer 0's q/k/v input gradients when the embeddings are frozen; full fine-tuning adds each linear's weight
 /// gradient (gᵀ·x), LoRA its factors' gradients. The classifier head and embeddings are negligible and left out. The
 /// last layer computes only the position the head reads, so its products other than the key and value projections
-/// have one row per sequence (see <see cref="LayerProducts"/>).
+/// have one row per sequence (see <see cref="BlockOperands"/>).
 /// </remarks>
 static class TrainingMatmulBound
 {
@@ -45,63 +45,73 @@ static class TrainingMatmulBound
     /// <summary>The step's products, each a closure over operands allocated here once (in the caller's dispose scope).</summary>
     static List<Func<Tensor>> Build(BertConfig c, int batch, int seq, string method, ScalarType dtype, int rank)
     {
+        // The classification head reads one position, so the last block computes queries and everything after attention
+        // for that position alone (BertEncoder's firstTokenOnly); its keys and values still cover the sequence.
+        // Blocks of one shape share their operands, hot in cache, so that the replay stays a lower bound (operands of
+        // their own per block made it slower than the training step it bounds).
+        var wholeBlock = new BlockOperands(c, batch, seq, seq, dtype, rank);
+        var lastBlock = new BlockOperands(c, batch, seq, 1, dtype, rank);
         var step = new List<Func<Tensor>>();
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
-            // The classification head reads one position, so the last block computes queries and everything after
-            // attention for that position alone (BertEncoder's firstTokenOnly); its keys and values still cover the sequence.
-            int queries = layer == c.NumHiddenLayers - 1 ? 1 : seq;
             // Frozen embeddings (LoRA) need no gradient below layer 0's projections.
             bool qkvInputGradients = method == "full" || layer > 0;
-            step.AddRange(LayerProducts(c, batch, seq, queries, method, dtype, rank, qkvInputGradients));
+            step.AddRange((layer == c.NumHiddenLayers - 1 ? lastBlock : wholeBlock).Products(method, qkvInputGradients));
         }
         return step;
     }
 
     /// <summary>
-    /// One block's products when <paramref name="queries"/> of the <paramref name="seq"/> positions get a query and an
+    /// One block's operands when <paramref name="queries"/> of the <paramref name="seq"/> positions get a query and an
     /// output: N = batch × seq rows for the key and value projections, Nq = batch × queries rows for the rest.
     /// </summary>
-    static List<Func<Tensor>> LayerProducts(BertConfig c, int batch, int seq, int queries, string method, ScalarType dtype, int rank, bool qkvInputGradients)
+    sealed class BlockOperands(BertConfig c, int batch, int seq, int queries, ScalarType dtype, int rank)
     {
-        long n = (long)batch * seq, nq = (long)batch * queries, h = c.HiddenSize, f = c.IntermediateSize, heads = c.NumAttentionHeads, d = c.HeadDim;
-        Tensor Random(params long[] shape) => randn(shape).to(dtype);
-        var x = Random(n, h); var gh = Random(n, h);                                   // all rows: input and output gradient
-        var xq = Random(nq, h); var ghq = Random(nq, h);                               // query rows
-        var xf = Random(nq, f); var gf = Random(nq, f);                                // the FFN's rows
-        var wHH = Random(h, h); var wFH = Random(f, h); var wHF = Random(h, f); var biasH = Random(h); var biasF = Random(f);
-        var k = Random(batch, heads, seq, d); var q = Random(batch, heads, queries, d); // per-head keys (values alike) and queries
-        var p = Random(batch, heads, queries, seq);                                     // probabilities
-        var a = Random(rank, h); var b = Random(h, rank); var xa = Random(n, rank); var xqa = Random(nq, rank);  // LoRA factors, x·Aᵀ
+        static Tensor Random(ScalarType dtype, params long[] shape) => randn(shape).to(dtype);
 
-        var products = new List<Func<Tensor>>
+        readonly Tensor x = Random(dtype, (long)batch * seq, c.HiddenSize), gh = Random(dtype, (long)batch * seq, c.HiddenSize);      // all rows: input, output gradient
+        readonly Tensor xq = Random(dtype, (long)batch * queries, c.HiddenSize), ghq = Random(dtype, (long)batch * queries, c.HiddenSize);  // query rows
+        readonly Tensor xf = Random(dtype, (long)batch * queries, c.IntermediateSize), gf = Random(dtype, (long)batch * queries, c.IntermediateSize);  // the FFN's rows
+        readonly Tensor wHH = Random(dtype, c.HiddenSize, c.HiddenSize), wFH = Random(dtype, c.IntermediateSize, c.HiddenSize), wHF = Random(dtype, c.HiddenSize, c.IntermediateSize);
+        readonly Tensor biasH = Random(dtype, c.HiddenSize), biasF = Random(dtype, c.IntermediateSize);
+        readonly Tensor k = Random(dtype, batch, c.NumAttentionHeads, seq, c.HeadDim);      // per-head keys (values alike)
+        readonly Tensor q = Random(dtype, batch, c.NumAttentionHeads, queries, c.HeadDim);  // per-head queries
+        readonly Tensor p = Random(dtype, batch, c.NumAttentionHeads, queries, seq);        // probabilities
+        readonly Tensor a = Random(dtype, rank, c.HiddenSize), b = Random(dtype, c.HiddenSize, rank);  // LoRA factors
+        readonly Tensor xa = Random(dtype, (long)batch * seq, rank), xqa = Random(dtype, (long)batch * queries, rank);  // x·Aᵀ
+
+        /// <summary>The block's products for <paramref name="method"/>, with or without the q/k/v input gradients.</summary>
+        public List<Func<Tensor>> Products(string method, bool qkvInputGradients)
         {
-            // forward: q, k, v, output dense, FFN up and down; scores and mixing
-            () => nn.functional.linear(xq, wHH, biasH), () => nn.functional.linear(x, wHH, biasH),
-            () => nn.functional.linear(x, wHH, biasH), () => nn.functional.linear(xq, wHH, biasH),
-            () => nn.functional.linear(xq, wFH, biasF), () => nn.functional.linear(xf, wHF, biasH),
-            () => matmul(q, k.transpose(-1, -2)), () => matmul(p, k),
-            // attention backward: ∂p = g·vᵀ, ∂v = pᵀ·g, ∂q = ∂s·k, ∂k = ∂sᵀ·q
-            () => matmul(q, k.transpose(-1, -2)), () => matmul(p.transpose(-1, -2), q),
-            () => matmul(p, k), () => matmul(p.transpose(-1, -2), q),
-            // input gradients of the output dense, FFN up and FFN down
-            () => matmul(ghq, wHH), () => matmul(gf, wFH), () => matmul(ghq, wHF),
-        };
-        if (qkvInputGradients) products.AddRange(new Func<Tensor>[] { () => matmul(ghq, wHH), () => matmul(gh, wHH), () => matmul(gh, wHH) });
-        if (method == "full")
-            products.AddRange(new Func<Tensor>[]  // weight gradients gᵀ·x: q, k, v, output dense, FFN up, FFN down
+            var products = new List<Func<Tensor>>
             {
-                () => matmul(ghq.t(), xq), () => matmul(gh.t(), x), () => matmul(gh.t(), x), () => matmul(ghq.t(), xq),
-                () => matmul(gf.t(), xq), () => matmul(ghq.t(), xf),
-            });
-        if (method == "lora")
-            foreach (var (input, inputA, gradient) in new[] { (xq, xqa, ghq), (x, xa, gh) })  // query (its rows) and value (all)
-                products.AddRange(new Func<Tensor>[]
+                // forward: q, k, v, output dense, FFN up and down; scores and mixing
+                () => nn.functional.linear(xq, wHH, biasH), () => nn.functional.linear(x, wHH, biasH),
+                () => nn.functional.linear(x, wHH, biasH), () => nn.functional.linear(xq, wHH, biasH),
+                () => nn.functional.linear(xq, wFH, biasF), () => nn.functional.linear(xf, wHF, biasH),
+                () => matmul(q, k.transpose(-1, -2)), () => matmul(p, k),
+                // attention backward: ∂p = g·vᵀ, ∂v = pᵀ·g, ∂q = ∂s·k, ∂k = ∂sᵀ·q
+                () => matmul(q, k.transpose(-1, -2)), () => matmul(p.transpose(-1, -2), q),
+                () => matmul(p, k), () => matmul(p.transpose(-1, -2), q),
+                // input gradients of the output dense, FFN up and FFN down
+                () => matmul(ghq, wHH), () => matmul(gf, wFH), () => matmul(ghq, wHF),
+            };
+            if (qkvInputGradients) products.AddRange(new Func<Tensor>[] { () => matmul(ghq, wHH), () => matmul(gh, wHH), () => matmul(gh, wHH) });
+            if (method == "full")
+                products.AddRange(new Func<Tensor>[]  // weight gradients gᵀ·x: q, k, v, output dense, FFN up, FFN down
                 {
-                    () => nn.functional.linear(input, a), () => nn.functional.linear(inputA, b),  // forward
-                    () => matmul(gradient, b), () => matmul(inputA, a),                        // ∂(xAᵀ) = g·B, its input gradient
-                    () => matmul(gradient.t(), inputA), () => matmul(inputA.t(), input),       // ∂B, ∂A
+                    () => matmul(ghq.t(), xq), () => matmul(gh.t(), x), () => matmul(gh.t(), x), () => matmul(ghq.t(), xq),
+                    () => matmul(gf.t(), xq), () => matmul(ghq.t(), xf),
                 });
-        return products;
+            if (method == "lora")
+                foreach (var (input, inputA, gradient) in new[] { (xq, xqa, ghq), (x, xa, gh) })  // query (its rows) and value (all)
+                    products.AddRange(new Func<Tensor>[]
+                    {
+                        () => nn.functional.linear(input, a), () => nn.functional.linear(inputA, b),  // forward
+                        () => matmul(gradient, b), () => matmul(inputA, a),                        // ∂(xAᵀ) = g·B, its input gradient
+                        () => matmul(gradient.t(), inputA), () => matmul(inputA.t(), input),       // ∂B, ∂A
+                    });
+            return products;
+        }
     }
 }
