@@ -39,7 +39,7 @@ internal static class BeamSearchDecoder
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 var input = cache is not null && step > 0 ? ids.narrow(1, ids.shape[1] - 1, 1) : ids;
-                var last = model.forward(input, mask, null, cache).select(1, -1).to(ScalarType.Float32);  // (B·beams, V)
+                var last = model.LastLogits(input, mask, null, cache).to(ScalarType.Float32);  // (B·beams, V)
                 last = LogitsProcessor.RepetitionPenalty(last, ids, mask, options.RepetitionPenalty);
                 long vocab = last.shape[1];
                 var total = last.log_softmax(1) + torch.tensor(scores, ScalarType.Float64).to(ScalarType.Float32).to(last.device).unsqueeze(1);

@@ -57,8 +57,7 @@ internal sealed class SamplingDecoder : IDisposable
         long batch = ids.shape[0];
         // With a cache only the newest column runs (the whole prompt on the first step); without one, everything.
         var input = cache is not null && steps > 0 ? ids.narrow(1, ids.shape[1] - 1, 1) : ids;
-        var logits = model.forward(input, mask, null, cache);                                      // (B, T, V)
-        var last = logits.select(1, -1).to(ScalarType.Float32);                                    // (B, V)
+        var last = model.LastLogits(input, mask, null, cache).to(ScalarType.Float32);              // (B, V)
         last = LogitsProcessor.RepetitionPenalty(last, ids, mask, options.RepetitionPenalty);
         Tensor next;
         if (options.DoSample)

@@ -37,4 +37,17 @@ public interface ICausalLM
     /// <param name="cache">Keys and values of earlier tokens, extended in place with the new ones; null for no cache.</param>
     /// <returns>(B, n + T, vocab) logits; n = 0 unless a prompt method put virtual tokens in front on this step.</returns>
     Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null);
+
+    /// <summary>
+    /// The next-token logits of the last position alone: the last row of <see cref="forward"/>'s logits, with the head
+    /// run on that row only. Generation needs no other row, and over a whole prompt the head is the largest product for
+    /// a large vocabulary: GPT-2's 50,257 rows are about a third of its prefill FLOPs, and (B, T, vocab) logits would be
+    /// allocated only to be dropped.
+    /// </summary>
+    /// <param name="inputIds">(B, T) int64 new token ids.</param>
+    /// <param name="attentionMask">As in <see cref="forward"/>.</param>
+    /// <param name="positionIds">As in <see cref="forward"/>.</param>
+    /// <param name="cache">As in <see cref="forward"/>.</param>
+    /// <returns>(B, vocab) logits of each row's last position.</returns>
+    Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null);
 }

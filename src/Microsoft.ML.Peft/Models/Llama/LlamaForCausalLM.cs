@@ -64,4 +64,12 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
         var hidden = model.forward(inputIds, attentionMask, positionIds, cache);        // (B, n + T, hidden), n virtual tokens
         return TiedLanguageModelHead.Logits(hidden, lm_head, model.EmbedTokens);   // (B, n + T, vocab)
     }
+
+    /// <inheritdoc />
+    public Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        using var hidden = model.forward(inputIds, attentionMask, positionIds, cache);  // (B, n + T, hidden)
+        using var last = hidden.select(1, -1);                                        // (B, hidden)
+        return TiedLanguageModelHead.Logits(last, lm_head, model.EmbedTokens);       // (B, vocab)
+    }
 }
