@@ -11,6 +11,7 @@ IBenchmark[] benchmarks =
     new LoraOverheadBenchmark(),
     new ClassifierTransformBenchmark(),
     new GenerationThroughputBenchmark(),
+    new PrefillHeadBenchmark(),
 };
 
 var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;
