@@ -1,11 +1,5 @@
-using Microsoft.ML.Peft.Methods;
-using Microsoft.ML.Peft.Methods.Adapters;
-using Microsoft.ML.Peft.Methods.IA3;
-using Microsoft.ML.Peft.Methods.Lora;
-using Microsoft.ML.Peft.Methods.PrefixTuning;
-using Microsoft.ML.Peft.Methods.PromptTuning;
-using Microsoft.ML.Peft.Methods.PTuning;
 using Microsoft.ML.Peft.Models.Bert;
+using Microsoft.ML.Peft.Tests.Methods.Common;
 using static Microsoft.ML.Peft.Tests.Methods.Lora.LoraTestModels;
 using static TorchSharp.torch;
 
@@ -14,26 +8,14 @@ namespace Microsoft.ML.Peft.Tests.Models;
 /// <summary>
 /// The classification heads encode with <c>firstTokenOnly</c>: the last block computes only the position the head
 /// reads. These tests hold it to the full forward: the same first-position state and pooler output, and the same
-/// gradient for every parameter each method trains.
+/// gradient for every parameter that each method of <see cref="MethodCases"/> trains.
 /// </summary>
 public class FirstTokenOnlyTests
 {
-    static readonly Dictionary<string, Func<IPeftMethodOptions?>> Methods = new()
-    {
-        ["full"] = () => null,
-        ["lora"] = () => new LoraOptions { Rank = 4, Alpha = 8 },
-        ["prompt"] = () => new PromptTuningOptions { NumVirtualTokens = 3 },
-        ["p-tuning"] = () => new PTuningOptions { NumVirtualTokens = 3 },
-        ["prefix"] = () => new PrefixTuningOptions { NumVirtualTokens = 3 },
-        ["houlsby"] = () => new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Houlsby, ReductionFactor = 4 },
-        ["parallel"] = () => new BottleneckAdapterOptions { Kind = BottleneckAdapterKind.Parallel, ReductionFactor = 4 },
-        ["ia3"] = () => new IA3Options(),
-    };
-
     public static TheoryData<string, string, bool> Cases()
     {
         var cases = new TheoryData<string, string, bool>();
-        foreach (string method in Methods.Keys)
+        foreach (string method in MethodCases.All.Keys)
             foreach (string modelType in new[] { "bert", "roberta" })
                 foreach (bool training in new[] { false, true })
                     cases.Add(method, modelType, training);
@@ -50,7 +32,7 @@ public class FirstTokenOnlyTests
     {
         using var scope = NewDisposeScope();
         var model = training ? NearlyDropoutFreeClassifier(modelType) : Classifier(modelType, layers: 3);
-        Methods[method]()?.Apply(model);
+        MethodCases.All[method].Make().Apply(model);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         using (no_grad())
             foreach (var (_, p) in trainable) p.add_(randn_like(p) * 0.1);  // no zero-initialised factor hides a gradient
