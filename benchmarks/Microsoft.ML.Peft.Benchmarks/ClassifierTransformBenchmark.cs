@@ -13,7 +13,8 @@ namespace Microsoft.ML.Peft.Benchmarks;
 /// <summary>
 /// Scoring throughput of a fitted LoRA text classifier on all-MiniLM-L6-v2: <c>Transform</c> (rows read back through
 /// <c>CreateEnumerable</c>, so tokenization and the ML.NET plumbing count) against the bare base encoder's forward on the
-/// same texts (tokenized in the same batches of 32, longest padding, max length 128, <c>no_grad</c>), and against the
+/// same texts (tokenized in the same batches of 32, longest padding, max length 128, <c>no_grad</c>; its last block for
+/// the first position only, as the classifiers compute it since 2026-11-30), and against the
 /// merged classifier (<c>ExportMergedModel</c>, reloaded with <c>LoadSequenceClassifier</c>, tokenize + logits). The
 /// classifier is fitted quickly (32 rows, 1 epoch), as only its shape matters. Contenders interleave per round; medians.
 /// Usage: <c>classifier-transform [--rows 256] [--rounds 5] [--seed 1]</c>.
@@ -79,7 +80,7 @@ sealed class ClassifierTransformBenchmark : IBenchmark
                 ["base encoder"] = () => Batches(texts, batch =>
                 {
                     var (ids, mask, types) = pretrained.Tokenizer.EncodeBatch(batch, maxLength: MaxLength, padding: PaddingMode.Longest).ToTensors();
-                    encoder.forward(ids, mask, types);
+                    encoder.forward(ids, mask, types, firstTokenOnly: true);  // what the classifier's head reads, as in the others
                 }),
                 ["merged classifier"] = () => Batches(texts, batch =>
                 {

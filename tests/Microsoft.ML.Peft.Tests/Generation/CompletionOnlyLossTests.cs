@@ -130,8 +130,5 @@ public sealed class CompletionOnlyLossTests : IDisposable
             Logits = Logits.requires_grad_(true).MoveToOuterDisposeScope();
             return Logits;
         }
-
-        public Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null) =>
-            throw new NotSupportedException("The loss tests never generate.");
     }
 }

@@ -58,13 +58,72 @@ public class FirstTokenOnlyTests
             Assert.True(difference <= 1e-4 * scale, $"{name}: gradient differs by {difference:E2} (largest entry {scale:E2})");
         }
 
+        // Scoring runs without autograd, through other code (a dispose scope per block, the residual added in place).
+        using (no_grad())
+        {
+            var scored = FirstState(encoder.forward(ids, mask, types, firstTokenOnly: true));
+            Assert.True(scored.allclose(fullState, rtol: 0, atol: 1e-5), $"without autograd the first state differs by {(scored - fullState).abs().max().item<float>():E2}");
+        }
+
         (Tensor State, Dictionary<string, Tensor> Gradients) FirstStateAndGradients(Func<BertOutput> forward)
         {
             foreach (var (_, p) in trainable) p.grad = null;
-            var output = forward();
-            var state = output.PoolerOutput ?? output.LastHiddenState.select(1, 0);  // what the heads read: (2, 32)
+            var state = FirstState(forward());
             (state * direction).sum().backward();
             return (state.detach(), trainable.Where(p => p.parameter.grad is not null).ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+        }
+    }
+
+    /// <summary>What the heads read: the pooler output, or (RoBERTa) the first position's state; (B, hidden).</summary>
+    static Tensor FirstState(BertOutput output) => output.PoolerOutput ?? output.LastHiddenState.select(1, 0);
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("roberta")]
+    public void One_left_padded_sequence_gets_the_full_forwards_logits(string modelType)
+    {
+        // Batch 1, where the first position's row is a view of the input, and a pad in position 0 (left padding).
+        using var scope = NewDisposeScope();
+        var model = (ISequenceClassifier)Classifier(modelType, layers: 3);
+        long pad = modelType == "roberta" ? 1 : 0;
+        var ids = tensor(new long[] { pad, pad, 7, 9, 11 }, new long[] { 1, 5 });
+        var mask = tensor(new long[] { 0, 0, 1, 1, 1 }, new long[] { 1, 5 });
+        using var noGrad = no_grad();
+        var full = FirstState(model.Encoder.forward(ids, mask));
+        var first = FirstState(model.Encoder.forward(ids, mask, firstTokenOnly: true));
+        Assert.True(first.allclose(full, rtol: 0, atol: 1e-5), $"differs by {(first - full).abs().max().item<float>():E2}");
+    }
+
+    [Fact]
+    public void LoRA_over_a_bf16_base_trains_as_with_the_full_forward()
+    {
+        // The benchmarked configuration: bf16 weights, the bf16 attention kernels in train mode. bf16 rounds the two
+        // forwards' products differently, so they agree to bf16's precision rather than fp32's.
+        using var scope = NewDisposeScope();
+        var model = NearlyDropoutFreeClassifier("bert");
+        Microsoft.ML.Peft.Training.MixedPrecision.ToBFloat16(model);
+        new Microsoft.ML.Peft.Methods.Lora.LoraOptions { Rank = 4, Alpha = 8 }.Apply(model);
+        var factors = model.named_parameters().Where(p => p.parameter.requires_grad && p.name.Contains(".lora_", StringComparison.Ordinal)).ToList();
+        using (no_grad())
+            foreach (var (_, p) in factors) p.add_(randn_like(p) * 0.1);
+        var encoder = ((ISequenceClassifier)model).Encoder;
+        var ids = tensor(new long[] { 2, 7, 9, 11, 3, 5, 4, 6, 8, 3, 0, 0 }, new long[] { 2, 6 });
+        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, new long[] { 2, 6 });
+        var direction = randn(2, 32, dtype: ScalarType.BFloat16);
+
+        var full = Gradients(false);
+        var first = Gradients(true);
+        foreach (var (name, expected) in full)
+        {
+            double cosine = nn.functional.cosine_similarity(first[name].flatten(), expected.flatten(), 0).item<float>();
+            Assert.True(cosine > 0.999, $"{name}: gradient cosine {cosine:F5}");
+        }
+
+        Dictionary<string, Tensor> Gradients(bool firstTokenOnly)
+        {
+            foreach (var (_, p) in factors) p.grad = null;
+            (FirstState(encoder.forward(ids, mask, firstTokenOnly: firstTokenOnly)) * direction).sum().backward();
+            return factors.ToDictionary(p => p.name, p => p.parameter.grad!.to(ScalarType.Float32));
         }
     }
 

@@ -21,19 +21,19 @@ public sealed class BertAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>(B, T, hidden) to (B, T, hidden); <paramref name="prefix"/> as in <see cref="BertSelfAttention.forward"/>.</summary>
+    /// <summary>(B, T, hidden) to (B, T, hidden), or (B, 1, hidden) with <paramref name="firstTokenOnly"/>.</summary>
     /// <param name="hidden">(B, T, hidden) input states.</param>
     /// <param name="mask">Boolean key mask, as in <see cref="BertSelfAttention.forward"/>.</param>
-    /// <param name="prefix">Optional key/value prefix (prefix tuning).</param>
+    /// <param name="prefix">Optional key/value prefix (prefix tuning), as in <see cref="BertSelfAttention.forward"/>.</param>
     /// <param name="firstTokenOnly">
-    /// Whether only the first position's output is wanted: it then attends over every key as usual, but the output
-    /// projection and residual run on that position alone, and the result is (B, 1, hidden).
+    /// Whether only the first position's output is wanted: it attends over every key as usual, and the output
+    /// projection and residual run on that position alone.
     /// </param>
     public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null, bool firstTokenOnly = false)
     {
-        using var first = firstTokenOnly ? hidden.narrow(1, 0, 1).contiguous() : null;  // (B, 1, hidden)
-        using var context = self.forward(hidden, mask, prefix, first);
-        return output.forward(context, first ?? hidden);
+        using var context = self.forward(hidden, mask, prefix, firstTokenOnly);  // (B, 1 or T, hidden)
+        using var residual = firstTokenOnly ? hidden.narrow(1, 0, 1).contiguous() : null;  // (B, 1, hidden)
+        return output.forward(context, residual ?? hidden);
     }
 }
 

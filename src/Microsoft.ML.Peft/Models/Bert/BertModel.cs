@@ -7,7 +7,10 @@ namespace Microsoft.ML.Peft.Models.Bert;
 /// <param name="PoolerOutput">(B, hidden) tanh-projected first token, or null when the model has no pooler.</param>
 public sealed record BertOutput(Tensor LastHiddenState, Tensor? PoolerOutput)
 {
-    /// <summary>Number of virtual tokens (prompt tuning, P-Tuning) at the front of <see cref="LastHiddenState"/>; 0 without a prompt.</summary>
+    /// <summary>
+    /// Number of virtual tokens (prompt tuning, P-Tuning) put in front of the input; 0 without a prompt. They lead
+    /// <see cref="LastHiddenState"/>, except with <see cref="FirstTokenOnly"/>, where it holds virtual token 0 alone.
+    /// </summary>
     public int VirtualTokens { get; init; }
 
     /// <summary>Whether only the first position's state was computed (see <see cref="BertModel.forward"/>).</summary>

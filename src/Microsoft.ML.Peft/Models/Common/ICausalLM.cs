@@ -49,5 +49,10 @@ public interface ICausalLM
     /// <param name="positionIds">As in <see cref="forward"/>.</param>
     /// <param name="cache">As in <see cref="forward"/>.</param>
     /// <returns>(B, vocab) logits of each row's last position.</returns>
-    Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null);
+    /// <remarks>This default runs the head on every position; the library's decoders override it.</remarks>
+    Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        using var logits = forward(inputIds, attentionMask, positionIds, cache);  // (B, n + T, vocab)
+        return logits.select(1, -1);
+    }
 }

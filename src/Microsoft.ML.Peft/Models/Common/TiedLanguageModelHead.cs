@@ -27,6 +27,13 @@ internal static class TiedLanguageModelHead
         return nn.functional.linear(hidden, weight);
     }
 
+    /// <summary>(B, T, hidden) to the (B, vocab) logits of the last position, the head run on that position alone.</summary>
+    public static Tensor LastLogits(Tensor hidden, Linear? head, Embedding embeddings)
+    {
+        using var last = hidden.select(1, -1);  // (B, hidden)
+        return Logits(last, head, embeddings);
+    }
+
     /// <summary>The device of the model, read from its token embeddings.</summary>
     public static Device DeviceOf(Embedding embeddings)
     {

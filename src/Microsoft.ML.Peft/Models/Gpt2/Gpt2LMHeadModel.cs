@@ -77,7 +77,6 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     public Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         using var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);  // (B, n + T, n_embd)
-        using var last = hidden.select(1, -1);                                               // (B, n_embd)
-        return TiedLanguageModelHead.Logits(last, lm_head, transformer.TokenEmbedding);     // (B, vocab)
+        return TiedLanguageModelHead.LastLogits(hidden, lm_head, transformer.TokenEmbedding);  // (B, vocab)
     }
 }

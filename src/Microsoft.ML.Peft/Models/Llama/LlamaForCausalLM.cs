@@ -69,7 +69,6 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     public Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         using var hidden = model.forward(inputIds, attentionMask, positionIds, cache);  // (B, n + T, hidden)
-        using var last = hidden.select(1, -1);                                        // (B, hidden)
-        return TiedLanguageModelHead.Logits(last, lm_head, model.EmbedTokens);       // (B, vocab)
+        return TiedLanguageModelHead.LastLogits(hidden, lm_head, model.EmbedTokens);  // (B, vocab)
     }
 }
