@@ -32,7 +32,7 @@ public sealed class BertAttention : nn.Module
     public Tensor forward(Tensor hidden, Tensor? mask, KeyValuePrefix? prefix = null, bool firstTokenOnly = false)
     {
         using var context = self.forward(hidden, mask, prefix, firstTokenOnly);  // (B, 1 or T, hidden)
-        using var residual = firstTokenOnly ? hidden.narrow(1, 0, 1).contiguous() : null;  // (B, 1, hidden)
+        using var residual = firstTokenOnly ? BertSelfAttention.FirstPosition(hidden) : null;  // (B, 1, hidden)
         return output.forward(context, residual ?? hidden);
     }
 }

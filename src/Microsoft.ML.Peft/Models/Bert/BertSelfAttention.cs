@@ -47,7 +47,7 @@ public sealed class BertSelfAttention : nn.Module
         // inference does not hold every projection of the layer at once.
         // A contiguous copy, not the strided view: the projection of the view was not bit-reproducible from one model
         // instance to another (the save-and-reload tests caught it), the copy's is.
-        using var first = firstTokenOnly ? hidden.narrow(1, 0, 1).contiguous() : null;  // (B, 1, hidden)
+        using var first = firstTokenOnly ? FirstPosition(hidden) : null;  // (B, 1, hidden)
         using var qAll = RowLinear.Call(query, first ?? hidden);
         using var kAll = RowLinear.Call(key, hidden);
         using var vAll = RowLinear.Call(value, hidden);
@@ -66,4 +66,11 @@ public sealed class BertSelfAttention : nn.Module
     }
 
     Tensor SplitHeads(Tensor x, long batch, long length) => x.view(batch, length, heads, headDim).transpose(1, 2);
+
+    /// <summary>(B, T, hidden) to a contiguous copy of its first position, (B, 1, hidden).</summary>
+    internal static Tensor FirstPosition(Tensor hidden)
+    {
+        using var view = hidden.narrow(1, 0, 1);
+        return view.contiguous();
+    }
 }

@@ -30,7 +30,10 @@ internal static class TiedLanguageModelHead
     /// <summary>(B, T, hidden) to the (B, vocab) logits of the last position, the head run on that position alone.</summary>
     public static Tensor LastLogits(Tensor hidden, Linear? head, Embedding embeddings)
     {
-        using var last = hidden.select(1, -1);  // (B, hidden)
+        // Copied out of the strided view, as BERT's first-position rows are: products of such views were not
+        // bit-reproducible across model instances.
+        using var view = hidden.select(1, -1);
+        using var last = view.contiguous();  // (B, hidden)
         return Logits(last, head, embeddings);
     }
 
