@@ -94,22 +94,38 @@ public class FirstTokenOnlyTests
         Assert.True(first.allclose(full, rtol: 0, atol: 1e-5), $"differs by {(first - full).abs().max().item<float>():E2}");
     }
 
-    [Fact]
-    public void LoRA_over_a_bf16_base_trains_as_with_the_full_forward()
+    /// <param name="base">
+    /// <c>bf16</c>: the benchmarked configuration, bf16 weights and the bf16 attention kernels in train mode; <c>nf4</c>:
+    /// QLoRA, 4-bit base layers computing in bf16. bf16 rounds the two forwards' products differently, so they agree to
+    /// bf16's precision rather than fp32's.
+    /// </param>
+    [Theory]
+    [InlineData("bf16")]
+    [InlineData("nf4")]
+    public void LoRA_over_a_low_precision_base_trains_as_with_the_full_forward(string @base)
     {
-        // The benchmarked configuration: bf16 weights, the bf16 attention kernels in train mode. bf16 rounds the two
-        // forwards' products differently, so they agree to bf16's precision rather than fp32's.
         using var scope = NewDisposeScope();
         var model = NearlyDropoutFreeClassifier("bert");
-        Microsoft.ML.Peft.Training.MixedPrecision.ToBFloat16(model);
-        new Microsoft.ML.Peft.Methods.Lora.LoraOptions { Rank = 4, Alpha = 8 }.Apply(model);
+        var lora = new Microsoft.ML.Peft.Methods.Lora.LoraOptions { Rank = 4, Alpha = 8 };
+        if (@base == "bf16")
+        {
+            Microsoft.ML.Peft.Training.MixedPrecision.ToBFloat16(model);
+            lora.Apply(model);
+        }
+        else
+        {
+            // Blocks of 32: the tiny model's FFN weights hold 37 × 32 values.
+            var quantization = new Microsoft.ML.Peft.Quantization.QuantizationOptions { BlockSize = 32, DoubleQuant = false };
+            new Microsoft.ML.Peft.Methods.QLora.QLoraOptions { Lora = lora, Quantization = quantization }.Apply(model);
+            Assert.Contains(model.named_modules(), m => m.module is Microsoft.ML.Peft.Quantization.Linear4bit);
+        }
         var factors = model.named_parameters().Where(p => p.parameter.requires_grad && p.name.Contains(".lora_", StringComparison.Ordinal)).ToList();
         using (no_grad())
             foreach (var (_, p) in factors) p.add_(randn_like(p) * 0.1);
         var encoder = ((ISequenceClassifier)model).Encoder;
         var ids = tensor(new long[] { 2, 7, 9, 11, 3, 5, 4, 6, 8, 3, 0, 0 }, new long[] { 2, 6 });
         var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, new long[] { 2, 6 });
-        var direction = randn(2, 32, dtype: ScalarType.BFloat16);
+        var direction = randn(2, 32);
 
         var full = Gradients(false);
         var first = Gradients(true);
@@ -122,7 +138,7 @@ public class FirstTokenOnlyTests
         Dictionary<string, Tensor> Gradients(bool firstTokenOnly)
         {
             foreach (var (_, p) in factors) p.grad = null;
-            (FirstState(encoder.forward(ids, mask, firstTokenOnly: firstTokenOnly)) * direction).sum().backward();
+            (FirstState(encoder.forward(ids, mask, firstTokenOnly: firstTokenOnly)).to(ScalarType.Float32) * direction).sum().backward();
             return factors.ToDictionary(p => p.name, p => p.parameter.grad!.to(ScalarType.Float32));
         }
     }
