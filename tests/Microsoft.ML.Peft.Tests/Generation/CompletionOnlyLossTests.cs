@@ -2,6 +2,7 @@ using Microsoft.ML.Peft.Models;
 using Microsoft.ML.Peft.Tasks.Generation;
 using Microsoft.ML.Peft.Tokenization;
 using Microsoft.ML.Peft.Training;
+using Microsoft.ML.Peft.Tests.Decoders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -114,19 +115,13 @@ public sealed class CompletionOnlyLossTests : IDisposable
     }
 
     // Runs the model and hands back its logits as a leaf tensor, so the test can read the loss's gradient per position.
-    sealed class LeafLogits(ICausalLM inner) : ICausalLM
+    sealed class LeafLogits(ICausalLM inner) : DelegatingCausalLM(inner)
     {
         public Tensor? Logits { get; private set; }
-        public int VocabSize => inner.VocabSize;
-        public int NumLayers => inner.NumLayers;
-        public int MaxPositions => inner.MaxPositions;
-        public IReadOnlyList<int> EosTokenIds => inner.EosTokenIds;
-        public int? PadTokenId => inner.PadTokenId;
-        public Device Device => inner.Device;
 
-        public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+        public override Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
         {
-            using (no_grad()) Logits = inner.forward(inputIds, attentionMask, positionIds, cache).detach();
+            using (no_grad()) Logits = Inner.forward(inputIds, attentionMask, positionIds, cache).detach();
             Logits = Logits.requires_grad_(true).MoveToOuterDisposeScope();
             return Logits;
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.Peft.Checkpoints;
 using Microsoft.ML.Peft.Generation;
 using Microsoft.ML.Peft.Models;
+using Microsoft.ML.Peft.Tests.Decoders;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -85,22 +86,13 @@ public sealed class GenerationParityTests(ITestOutputHelper output)
     }
 
     /// <summary>A decoder whose next-token logits carry uniform noise in [-<paramref name="size"/>, <paramref name="size"/>].</summary>
-    sealed class NoisyLastLogits(ICausalLM inner, double size, int seed) : ICausalLM
+    sealed class NoisyLastLogits(ICausalLM inner, double size, int seed) : DelegatingCausalLM(inner)
     {
         readonly Generator generator = new((ulong)seed);
-        public int VocabSize => inner.VocabSize;
-        public int NumLayers => inner.NumLayers;
-        public int MaxPositions => inner.MaxPositions;
-        public IReadOnlyList<int> EosTokenIds => inner.EosTokenIds;
-        public int? PadTokenId => inner.PadTokenId;
-        public Device Device => inner.Device;
 
-        public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null) =>
-            inner.forward(inputIds, attentionMask, positionIds, cache);
-
-        public Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+        public override Tensor LastLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
         {
-            var logits = inner.LastLogits(inputIds, attentionMask, positionIds, cache);  // (B, vocab)
+            var logits = Inner.LastLogits(inputIds, attentionMask, positionIds, cache);  // (B, vocab)
             using var noise = rand(logits.shape, generator: generator, dtype: logits.dtype);
             return logits.add_(noise.mul_(2 * size).sub_(size));
         }
